@@ -1,0 +1,61 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using RoomSignal.Contracts;
+using RoomSignal.Server;
+using RoomSignal.Server.Hubs;
+using RoomSignal.Server.Rooms;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Wires the RoomSignal service into an ASP.NET Core application.</summary>
+public static class RoomSignalServerExtensions
+{
+    /// <summary>The largest hub message a client may send; a larger one closes that connection only.</summary>
+    public const long MaximumReceiveMessageSize = 128 * 1024;
+
+    /// <summary>Tag of the health checks that gate <c>/readyz</c>.</summary>
+    public const string ReadinessTag = "ready";
+
+    /// <summary>Adds the room hub, its validation, options, room store and health checks.</summary>
+    public static IHostApplicationBuilder AddRoomSignal(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+
+        services.AddOptions<RoomSignalOptions>()
+            .BindConfiguration(RoomSignalOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<RoomOptions>()
+            .BindConfiguration(RoomOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<NodeIdentity>();
+        services.AddSingleton(TimeProvider.System);
+
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
+
+        services.AddSignalR(o =>
+        {
+            o.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
+            o.EnableDetailedErrors = false;
+        });
+
+        services.AddSingleton<IRoomStore, InMemoryRoomStore>();
+        services.AddHealthChecks();
+
+        return builder;
+    }
+
+    /// <summary>Maps the hub at <see cref="RoomHubRoutes.Path"/>, the demo page, <c>/healthz</c> and <c>/readyz</c>.</summary>
+    public static WebApplication MapRoomSignal(this WebApplication app)
+    {
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.UseWebSockets();
+
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag) });
+        app.MapHub<RoomHub>(RoomHubRoutes.Path);
+        return app;
+    }
+}
