@@ -55,7 +55,9 @@ public static class RoomSignalServerExtensions
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag) });
-        app.MapHub<RoomHub>(RoomHubRoutes.Path);
+        // Stateful reconnect lets a client that lost its transport for a few seconds resume the same
+        // connection (same id, same rooms) and replays the messages it missed.
+        app.MapHub<RoomHub>(RoomHubRoutes.Path, o => o.AllowStatefulReconnects = true);
         return app;
     }
 }
