@@ -18,4 +18,32 @@ public sealed class RedisKeyspace
 
     /// <summary>Builds <c>{prefix}:{part1}:{part2}...</c>.</summary>
     internal string Name(params ReadOnlySpan<string> parts) => Prefix + ":" + string.Join(':', parts);
+
+    #region Rooms and cluster membership (room store)
+
+    /// <summary>Hash of a room's members: connection id to the id of the node it is connected to.</summary>
+    public string RoomMembers(string room) => Name("room", room);
+
+    /// <summary>Set of the rooms a connection is in.</summary>
+    public string ConnectionRooms(string connectionId) => Name("rooms-of", connectionId);
+
+    /// <summary>Counter stamped on every membership change, so a node can order changes against snapshots and see gaps.</summary>
+    public string RoomSequence => Name("room-seq");
+
+    /// <summary>Channel on which every membership change of every room is published.</summary>
+    public string RoomChanges => Name("room-changes");
+
+    /// <summary>Set of the ids of the nodes that have registered.</summary>
+    public string ClusterNodes => Name("cluster", "nodes");
+
+    /// <summary>A node's heartbeat key; it expires when the node stops renewing it.</summary>
+    public string NodeHeartbeat(string nodeId) => Name("cluster", "alive", nodeId);
+
+    /// <summary>Set of the connections of a node that are in at least one room.</summary>
+    public string NodeConnections(string nodeId) => Name("cluster", "conns", nodeId);
+
+    /// <summary>The lock that lets one node at a time sweep dead nodes.</summary>
+    public string SweepLock => Name("cluster", "sweep-lock");
+
+    #endregion
 }

@@ -41,6 +41,11 @@ public static class RoomSignalServerExtensions
         });
 
         services.AddSingleton<IRoomStore, InMemoryRoomStore>();
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignal.Redis.RoomSignalRedisOptions.SectionName}:Configuration"]))
+        {
+            services.AddRoomSignalRedisRooms(); // replaces the in-memory store: membership in Redis, cluster-wide
+        }
+
         services.AddHealthChecks();
 
         return builder;

@@ -1,0 +1,273 @@
+using StackExchange.Redis;
+
+namespace RoomSignal.Server.Rooms.Redis;
+
+// Node liveness, recovery and shutdown: the parts of the store the cluster service drives.
+internal sealed partial class RedisRoomStore
+{
+    private const int RedisBatchSize = 256;
+    private bool _registered;
+
+    /// <summary>Whether this node refuses new joins because it is shutting down.</summary>
+    internal bool IsStopping => _stopping;
+
+    /// <summary>
+    /// Renews this node's heartbeat. Returns <see langword="true"/> when Redis has lost memberships of this
+    /// node (the heartbeat had vanished, or Redis knows fewer of its connections than the node has), so they
+    /// must be put back.
+    /// </summary>
+    internal async Task<bool> HeartbeatAsync(CancellationToken cancellationToken = default)
+    {
+        var db = await DatabaseAsync(cancellationToken);
+        var result = await db.ScriptEvaluateAsync(
+            RoomScripts.Heartbeat,
+            [_keys.NodeHeartbeat(_nodeId), _keys.ClusterNodes, _keys.NodeConnections(_nodeId)],
+            [_nodeId, (long)_options.HeartbeatTtl.TotalMilliseconds]);
+        var parts = (RedisResult[])result!;
+        var existed = (long)parts[0] == 1;
+        var known = (long)parts[1];
+        int local;
+        lock (_gate)
+        {
+            local = _connections.Values.Count(c => c.Rooms.Count > 0);
+        }
+
+        var lost = (_registered && !existed) || known < local;
+        _registered = true;
+        return lost;
+    }
+
+    /// <summary>
+    /// After Redis lost data: puts back the membership of every live local connection, removes memberships
+    /// Redis still holds for connections of this node that are gone (telling their peers), then reloads the
+    /// local copies of the rooms.
+    /// </summary>
+    internal async Task<int> RestoreAsync(CancellationToken cancellationToken = default)
+    {
+        List<(string ConnectionId, string Room)> memberships;
+        lock (_gate)
+        {
+            memberships = [.. _connections.Values.SelectMany(c => c.Rooms.Select(r => (c.Id, r)))];
+        }
+
+        var restored = 0;
+        foreach (var batch in memberships.Chunk(RedisBatchSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var results = await Task.WhenAll(batch.Select(m => RestoreOneAsync(m.ConnectionId, m.Room)));
+            restored += results.Count(r => r);
+        }
+
+        await RemoveGhostsAsync(cancellationToken);
+        await ResyncAsync(cancellationToken);
+        return restored;
+    }
+
+    /// <summary>Reloads the local copy of every room that has local members.</summary>
+    internal async Task ResyncAsync(CancellationToken cancellationToken = default)
+    {
+        List<(CachedRoom Room, int Generation)> rooms;
+        lock (_gate)
+        {
+            rooms = new List<(CachedRoom, int)>(_rooms.Count);
+            foreach (var cached in _rooms.Values)
+            {
+                cached.Generation++;
+                cached.Loaded = false;
+                cached.Buffer.Clear();
+                rooms.Add((cached, cached.Generation));
+            }
+        }
+
+        foreach (var batch in rooms.Chunk(RedisBatchSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var snapshots = await Task.WhenAll(batch.Select(r => RunSnapshotAsync(r.Room.Room)));
+            lock (_gate)
+            {
+                for (var i = 0; i < batch.Length; i++)
+                {
+                    ApplySnapshotLocked(batch[i].Room, batch[i].Generation, snapshots[i].Sequence, snapshots[i].Members);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes the memberships of every node whose heartbeat has expired and tells the peers that remain.
+    /// Runs only while this node holds the sweep lock; returns the number of memberships removed.
+    /// Safe to run on several nodes at once: each removal is atomic and reported by one node only.
+    /// </summary>
+    internal async Task<int> SweepAsync(CancellationToken cancellationToken = default)
+    {
+        var db = await DatabaseAsync(cancellationToken);
+        var lockTtl = _options.HeartbeatTtl;
+        if (!await db.StringSetAsync(_keys.SweepLock, _nodeId, lockTtl, When.NotExists))
+        {
+            return 0;
+        }
+
+        var removed = 0;
+        try
+        {
+            var nodes = await db.SetMembersAsync(_keys.ClusterNodes);
+            foreach (var value in nodes)
+            {
+                var node = (string)value!;
+                if (string.Equals(node, _nodeId, StringComparison.Ordinal) || await db.KeyExistsAsync(_keys.NodeHeartbeat(node)))
+                {
+                    continue;
+                }
+
+                cancellationToken.ThrowIfCancellationRequested();
+                removed += await EvictNodeAsync(db, node);
+            }
+        }
+        finally
+        {
+            await db.ScriptEvaluateAsync(RoomScripts.ReleaseLock, [_keys.SweepLock], [_nodeId]);
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Graceful stop: refuses new joins, removes every membership of this node's connections and tells their
+    /// peers, so they hear of it at once instead of after the heartbeat expires.
+    /// </summary>
+    internal async Task<int> DrainAsync(CancellationToken cancellationToken = default)
+    {
+        _stopping = true;
+        List<(string ConnectionId, string[] Rooms)> leaving;
+        lock (_gate)
+        {
+            leaving = [.. _connections.Values.ToArray().Select(c => (c.Id, TakeAllRoomsLocked(c)))];
+        }
+
+        var count = 0;
+        foreach (var batch in leaving.Chunk(RedisBatchSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var departures = await Task.WhenAll(batch.Select(c => LeaveRoomsAsync(c.ConnectionId, c.Rooms)));
+            for (var i = 0; i < batch.Length; i++)
+            {
+                foreach (var departure in departures[i])
+                {
+                    count++;
+                    await _notifier.NotifyExitAsync(batch[i].ConnectionId, departure.Room, departure.RemainingMembers);
+                }
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Removes this node from the cluster registry (graceful stop, after <see cref="DrainAsync"/>).</summary>
+    internal async Task DeregisterAsync(CancellationToken cancellationToken = default)
+    {
+        var db = await DatabaseAsync(cancellationToken);
+        await db.ScriptEvaluateAsync(RoomScripts.Deregister, [_keys.NodeHeartbeat(_nodeId), _keys.ClusterNodes], [_nodeId]);
+    }
+
+    private async Task<bool> RestoreOneAsync(string connectionId, string room)
+    {
+        var outcome = await RunJoinAsync(room, connectionId, capacity: -1);
+        if (outcome.Status != RoomJoinStatus.Joined)
+        {
+            return false;
+        }
+
+        bool stillMember;
+        lock (_gate)
+        {
+            stillMember = _connections.TryGetValue(connectionId, out var connection) && connection.Rooms.Contains(room);
+        }
+
+        if (!stillMember)
+        {
+            // It left while we were putting it back: take it out again.
+            await RunLeaveAsync(room, connectionId, _nodeId, onlyIfDead: false);
+            return false;
+        }
+
+        return true;
+    }
+
+    private async Task RemoveGhostsAsync(CancellationToken cancellationToken)
+    {
+        var db = await DatabaseAsync(cancellationToken);
+        var known = await db.SetMembersAsync(_keys.NodeConnections(_nodeId));
+        foreach (var value in known)
+        {
+            var connectionId = (string)value!;
+            lock (_gate)
+            {
+                if (_connections.ContainsKey(connectionId))
+                {
+                    continue;
+                }
+            }
+
+            var rooms = await db.SetMembersAsync(_keys.ConnectionRooms(connectionId));
+            if (rooms.Length == 0)
+            {
+                await db.SetRemoveAsync(_keys.NodeConnections(_nodeId), connectionId);
+                continue;
+            }
+
+            foreach (var room in rooms)
+            {
+                var outcome = await RunLeaveAsync((string)room!, connectionId, _nodeId, onlyIfDead: false);
+                if (outcome.Removed == 1)
+                {
+                    RedisRoomStoreLog.GhostRemoved(_logger, connectionId, (string)room!);
+                    await _notifier.NotifyExitAsync(connectionId, (string)room!, outcome.RemainingIds(connectionId));
+                }
+            }
+        }
+    }
+
+    private async Task<int> EvictNodeAsync(IDatabase db, string node)
+    {
+        var removed = 0;
+        var connections = await db.SetMembersAsync(_keys.NodeConnections(node));
+        foreach (var value in connections)
+        {
+            var connectionId = (string)value!;
+            var rooms = await db.SetMembersAsync(_keys.ConnectionRooms(connectionId));
+            if (rooms.Length == 0)
+            {
+                await db.SetRemoveAsync(_keys.NodeConnections(node), connectionId);
+                continue;
+            }
+
+            foreach (var roomValue in rooms)
+            {
+                var room = (string)roomValue!;
+                var outcome = await RunLeaveAsync(room, connectionId, node, onlyIfDead: true);
+                if (outcome.Removed == -1)
+                {
+                    RedisRoomStoreLog.NodeCameBack(_logger, node);
+                    return removed;
+                }
+
+                if (outcome.Removed == 1)
+                {
+                    removed++;
+                    var tell = outcome.Remaining
+                        .Where(r => !string.Equals(r.Node, node, StringComparison.Ordinal))
+                        .Select(r => r.Connection)
+                        .ToArray();
+                    await _notifier.NotifyExitAsync(connectionId, room, tell);
+                }
+            }
+        }
+
+        var forgotten = await db.ScriptEvaluateAsync(
+            RoomScripts.ForgetNode,
+            [_keys.NodeHeartbeat(node), _keys.NodeConnections(node), _keys.ClusterNodes],
+            [node]);
+        RedisRoomStoreLog.NodeSwept(_logger, node, removed, (long)forgotten == 1);
+        return removed;
+    }
+}

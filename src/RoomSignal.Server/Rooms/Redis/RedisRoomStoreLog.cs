@@ -1,0 +1,58 @@
+namespace RoomSignal.Server.Rooms.Redis;
+
+internal static partial class RedisRoomStoreLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Subscribed to membership changes on {Channel}")]
+    public static partial void Subscribed(ILogger logger, string channel);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Ignored a malformed membership change: {Text}")]
+    public static partial void BadChange(ILogger logger, string text);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Membership change {Sequence} does not follow the last one (went back: {WentBack}); reloading local rooms")]
+    public static partial void SequenceGap(ILogger logger, long sequence, bool wentBack);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Error, Message = "Could not apply a membership change")]
+    public static partial void ChangeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Could not remove the memberships of connection {ConnectionId} from Redis; the next heartbeat will")]
+    public static partial void LeaveFailed(ILogger logger, Exception exception, string connectionId);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Removed stale membership of gone connection {ConnectionId} in room {Room}")]
+    public static partial void GhostRemoved(ILogger logger, string connectionId, string room);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Node {NodeId} renewed its heartbeat while being swept; left it alone")]
+    public static partial void NodeCameBack(ILogger logger, string nodeId);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Swept dead node {NodeId}: removed {Memberships} memberships; forgotten: {Forgotten}")]
+    public static partial void NodeSwept(ILogger logger, string nodeId, int memberships, bool forgotten);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Could not send exit of {ConnectionId} to room {Room}")]
+    public static partial void ExitNotifyFailed(ILogger logger, Exception exception, string connectionId, string room);
+}
+
+internal static partial class RoomClusterLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Node {NodeId} joined the cluster (heartbeat TTL {HeartbeatTtl}, sweep every {SweepInterval})")]
+    public static partial void Started(ILogger logger, string nodeId, TimeSpan heartbeatTtl, TimeSpan sweepInterval);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "Cluster heartbeat failed; retrying")]
+    public static partial void HeartbeatFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Cluster heartbeat succeeds again")]
+    public static partial void HeartbeatRecovered(ILogger logger);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Redis lost memberships of this node; put back {Restored} memberships")]
+    public static partial void Restored(ILogger logger, int restored);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Sweep of dead nodes failed")]
+    public static partial void SweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "Shutting down: removed {Memberships} memberships of local connections and told their rooms")]
+    public static partial void Drained(ILogger logger, int memberships);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Error, Message = "Shutting down: could not remove the memberships of local connections")]
+    public static partial void DrainFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 8, Level = LogLevel.Debug, Message = "Reloaded the local copies of rooms")]
+    public static partial void Resynced(ILogger logger);
+}

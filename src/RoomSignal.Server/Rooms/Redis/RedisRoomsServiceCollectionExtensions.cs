@@ -1,0 +1,31 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using RoomSignal.Server.Rooms;
+using RoomSignal.Server.Rooms.Redis;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the cluster room store (membership in Redis).</summary>
+public static class RedisRoomsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Replaces the room store with the Redis one, adds the cluster service (heartbeat, sweep of dead nodes,
+    /// recovery after Redis loses its data, drain on graceful stop) and binds <see cref="RoomClusterOptions"/>
+    /// from <c>RoomSignal:Cluster</c>. Needs <c>RoomSignal:Redis:Configuration</c>.
+    /// </summary>
+    public static IServiceCollection AddRoomSignalRedisRooms(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddRoomSignalRedisConnection();
+        services.AddOptions<RoomClusterOptions>()
+            .BindConfiguration(RoomClusterOptions.SectionName)
+            .Validate(o => o.Validate() is null, "RoomSignal:Cluster: HeartbeatTtl must be 1 s-5 min and SweepInterval at least 100 ms and less than HeartbeatTtl")
+            .ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IRoomExitNotifier, HubRoomExitNotifier>();
+        services.TryAddSingleton<RedisRoomStore>();
+        services.RemoveAll<IRoomStore>();
+        services.AddSingleton<IRoomStore>(sp => sp.GetRequiredService<RedisRoomStore>());
+        services.AddHostedService<RoomClusterService>();
+        return services;
+    }
+}
