@@ -1,0 +1,202 @@
+using Microsoft.AspNetCore.SignalR;
+using RoomSignal.Cluster.Tests.Infrastructure;
+using RoomSignal.Testing;
+
+namespace RoomSignal.Cluster.Tests.Contract;
+
+/// <summary>Two in-process nodes sharing one real Redis, started once for the class.</summary>
+public sealed class TwoNodeCluster : IAsyncLifetime
+{
+    public RedisServer Redis { get; private set; } = null!;
+
+    public string Prefix { get; } = TestCluster.UniquePrefix();
+
+    public RoomSignalNode NodeA { get; private set; } = null!;
+
+    public RoomSignalNode NodeB { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Redis = await RedisServer.StartAsync();
+        var configuration = TestCluster.NodeConfiguration(Redis, Prefix, ("RoomSignal:Rooms:MaxPeers", "3"));
+        NodeA = await RoomSignalNode.StartAsync(configuration);
+        NodeB = await RoomSignalNode.StartAsync(configuration);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await NodeA.DisposeAsync();
+        await NodeB.DisposeAsync();
+        await Redis.DisposeAsync();
+    }
+}
+
+/// <summary>The wire contract (PROTOCOL.md) holds with the members of a room on different nodes.</summary>
+public sealed class CrossNodeContractTests(TwoNodeCluster cluster) : IClassFixture<TwoNodeCluster>
+{
+    [Fact]
+    public async Task AJoinOnOneNodeListsPeersOnTheOtherAndTellsThemJoined()
+    {
+        await using var a = await Peer.ConnectAsync(cluster.NodeA);
+        await using var b = await Peer.ConnectAsync(cluster.NodeB);
+        var room = TestCluster.UniqueRoom("join");
+
+        var first = await a.JoinAsync(room);
+        var second = await b.JoinAsync(room);
+
+        Assert.Empty(first.Peers);
+        Assert.Equal(b.Id, second.Id);
+        Assert.Equal([a.Id], second.Peers.Select(p => p.Id));
+        await a.WaitForJoinedAsync(b.Id, room);
+        Assert.Empty(b.Joined);
+    }
+
+    [Fact]
+    public async Task RejoiningFromAnotherNodesPointOfViewIsIdempotent()
+    {
+        await using var a = await Peer.ConnectAsync(cluster.NodeA);
+        await using var b = await Peer.ConnectAsync(cluster.NodeB);
+        var room = TestCluster.UniqueRoom("rejoin");
+        await a.JoinAsync(room);
+        await b.JoinAsync(room);
+        await a.WaitForJoinedAsync(b.Id, room);
+
+        var again = await b.JoinAsync(room);
+
+        Assert.Equal([a.Id], again.Peers.Select(p => p.Id));
+        await a.OfferAsync(b.Id, room); // a round trip through both nodes, after which a second joined would have arrived
+        await Eventually.UntilAsync(() => b.Offers.Count == 1, "the offer");
+        Assert.Single(a.Joined);
+        Assert.Equal(TestCluster.Sorted(a.Id, b.Id), await TestCluster.MembersAsync(cluster.Redis, cluster.Prefix, room));
+    }
+
+    [Fact]
+    public async Task OffersAnswersAndCandidatesCrossNodesWithTheSenderStamped()
+    {
+        await using var a = await Peer.ConnectAsync(cluster.NodeA);
+        await using var b = await Peer.ConnectAsync(cluster.NodeB);
+        var room = TestCluster.UniqueRoom("relay");
+        await a.JoinAsync(room);
+        await b.JoinAsync(room);
+
+        await a.OfferAsync(b.Id, room, "v=0 offer");
+        await b.AnswerAsync(a.Id, room, "v=0 answer");
+        await a.CandidateAsync(b.Id, room);
+
+        await Eventually.UntilAsync(() => b.Offers.Count == 1 && a.Answers.Count == 1 && b.Candidates.Count == 1, "offer, answer and candidate");
+        Assert.Equal(new RoomSignal.Contracts.SdpMessage(a.Id, b.Id, room, "v=0 offer"), b.Offers[0]);
+        Assert.Equal(new RoomSignal.Contracts.SdpMessage(b.Id, a.Id, room, "v=0 answer"), a.Answers[0]);
+        Assert.Equal(a.Id, b.Candidates[0].From);
+    }
+
+    [Fact]
+    public async Task ARelayToSomeoneOnAnotherNodeWhoIsNotInTheRoomIsRefused()
+    {
+        await using var a = await Peer.ConnectAsync(cluster.NodeA);
+        await using var b = await Peer.ConnectAsync(cluster.NodeB);
+        await using var outsider = await Peer.ConnectAsync(cluster.NodeB);
+        var room = TestCluster.UniqueRoom("refuse");
+        var elsewhere = TestCluster.UniqueRoom("elsewhere");
+        await a.JoinAsync(room);
+        await b.JoinAsync(room);
+        await outsider.JoinAsync(elsewhere);
+
+        var toOutsider = await Assert.ThrowsAsync<HubException>(() => a.OfferAsync(outsider.Id, room));
+        var fromOutsider = await Assert.ThrowsAsync<HubException>(() => outsider.OfferAsync(a.Id, room));
+        var wrongRoom = await Assert.ThrowsAsync<HubException>(() => a.OfferAsync(b.Id, elsewhere));
+
+        Assert.Contains("must both be members", toOutsider.Message, StringComparison.Ordinal);
+        Assert.Contains("must both be members", fromOutsider.Message, StringComparison.Ordinal);
+        Assert.Contains("must both be members", wrongRoom.Message, StringComparison.Ordinal);
+        await a.OfferAsync(b.Id, room); // still usable, and the only offer that arrives
+        await Eventually.UntilAsync(() => b.Offers.Count == 1, "the allowed offer");
+        Assert.Empty(outsider.Offers);
+        Assert.Empty(a.Offers);
+    }
+
+    [Fact]
+    public async Task ADisconnectSendsExitToTheMembersOnEveryNodeAndOnlyToThem()
+    {
+        await using var a = await Peer.ConnectAsync(cluster.NodeA);
+        await using var b = await Peer.ConnectAsync(cluster.NodeB);
+        await using var c = await Peer.ConnectAsync(cluster.NodeA);
+        await using var bystander = await Peer.ConnectAsync(cluster.NodeB);
+        var leaver = await Peer.ConnectAsync(cluster.NodeA);
+        var room = TestCluster.UniqueRoom("bye");
+        var second = TestCluster.UniqueRoom("bye2");
+        var unrelated = TestCluster.UniqueRoom("unrelated");
+        await leaver.JoinAsync(room);
+        await leaver.JoinAsync(second);
+        await a.JoinAsync(room);
+        await b.JoinAsync(room);
+        await c.JoinAsync(second);
+        await bystander.JoinAsync(unrelated);
+        var leaverId = leaver.Id;
+
+        await leaver.DisposeAsync();
+
+        await a.WaitForExitAsync(leaverId, room);
+        await b.WaitForExitAsync(leaverId, room);
+        await c.WaitForExitAsync(leaverId, second);
+        Assert.Equal(TestCluster.Sorted(a.Id, b.Id), await TestCluster.MembersAsync(cluster.Redis, cluster.Prefix, room));
+        Assert.Empty(bystander.Exits);
+        Assert.Single(b.Exits);
+    }
+
+    [Fact]
+    public async Task AnExitTellsTheMembersOnTheOtherNode()
+    {
+        await using var a = await Peer.ConnectAsync(cluster.NodeA);
+        await using var b = await Peer.ConnectAsync(cluster.NodeB);
+        var room = TestCluster.UniqueRoom("exit");
+        await a.JoinAsync(room);
+        await b.JoinAsync(room);
+
+        await b.ExitAsync(room);
+
+        await a.WaitForExitAsync(b.Id, room);
+        Assert.Empty(b.Exits);
+        Assert.Equal([a.Id], await TestCluster.MembersAsync(cluster.Redis, cluster.Prefix, room));
+    }
+
+    [Fact]
+    public async Task AFullRoomRefusesAJoinFromAnyNode()
+    {
+        var room = TestCluster.UniqueRoom("full");
+        await using var a = await Peer.ConnectAsync(cluster.NodeA);
+        await using var b = await Peer.ConnectAsync(cluster.NodeB);
+        await using var c = await Peer.ConnectAsync(cluster.NodeA);
+        await using var d = await Peer.ConnectAsync(cluster.NodeB);
+        await a.JoinAsync(room);
+        await b.JoinAsync(room);
+        await c.JoinAsync(room); // capacity 3 in this fixture
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => d.JoinAsync(room));
+
+        Assert.Contains("full", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(3, (await TestCluster.MembersAsync(cluster.Redis, cluster.Prefix, room)).Length);
+        await c.ExitAsync(room);
+        var admitted = await d.JoinAsync(room);
+        Assert.Equal(2, admitted.Peers.Count);
+    }
+
+    [Fact]
+    public async Task OfTwoPeersJoiningAtOnceOnTwoNodesExactlyOneSeesTheOther()
+    {
+        for (var round = 0; round < 25; round++)
+        {
+            await using var a = await Peer.ConnectAsync(cluster.NodeA);
+            await using var b = await Peer.ConnectAsync(cluster.NodeB);
+            var room = TestCluster.UniqueRoom("race2");
+
+            var joins = await Task.WhenAll(a.JoinAsync(room), b.JoinAsync(room));
+
+            var aSawB = joins[0].Peers.Any(p => p.Id == b.Id);
+            var bSawA = joins[1].Peers.Any(p => p.Id == a.Id);
+            Assert.True(aSawB ^ bSawA, $"round {round}: a saw b: {aSawB}, b saw a: {bSawA}");
+            var (seen, seer) = aSawB ? (a, b) : (b, a);
+            await seen.WaitForJoinedAsync(seer.Id, room); // the one listed is told of the other
+            Assert.Empty(seer.Joined);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using RoomSignal.Cluster.Tests.Infrastructure;
+using RoomSignal.Testing;
+
+namespace RoomSignal.Cluster.Tests.Failures;
+
+/// <summary>A node killed with <c>kill -9</c> leaves no ghosts: its peers hear <c>exit</c> within 15 s.</summary>
+public sealed class NodeCrashTests
+{
+    [Fact]
+    public async Task MembersOfAKilledNodeAreReportedGoneWithinFifteenSecondsWithDefaultSettings()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var prefix = TestCluster.UniquePrefix();
+        var configuration = TestCluster.NodeConfiguration(redis, prefix);
+        await using var doomed = await RoomSignalProcess.StartAsync(configuration);
+        await using var survivor = await RoomSignalProcess.StartAsync(configuration);
+        await using var a1 = await Peer.ConnectAsync(doomed);
+        await using var a2 = await Peer.ConnectAsync(doomed);
+        await using var b = await Peer.ConnectAsync(survivor);
+        var room = TestCluster.UniqueRoom("crash");
+        await a1.JoinAsync(room);
+        await a2.JoinAsync(room);
+        var joined = await b.JoinAsync(room);
+        Assert.Equal(TestCluster.Sorted(a1.Id, a2.Id), TestCluster.Sorted([.. joined.Peers.Select(p => p.Id)]));
+
+        var killedAt = Stopwatch.StartNew();
+        await doomed.KillAsync();
+
+        await b.WaitForExitAsync(a1.Id, room, TimeSpan.FromSeconds(15));
+        await b.WaitForExitAsync(a2.Id, room, TimeSpan.FromSeconds(15) - killedAt.Elapsed);
+        Assert.Equal(2, b.Exits.Count);
+        Assert.Equal([b.Id], await TestCluster.MembersAsync(redis, prefix, room));
+
+        await using var c = await Peer.ConnectAsync(survivor);
+        var late = await c.JoinAsync(room);
+        Assert.Equal([b.Id], late.Peers.Select(p => p.Id));
+        Assert.DoesNotContain(await TestCluster.KeysAsync(redis, prefix), k => k.Contains(":rooms-of:" + a1.Id, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AShortHeartbeatTtlReportsACrashSooner()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var prefix = TestCluster.UniquePrefix();
+        var configuration = TestCluster.NodeConfiguration(
+            redis, prefix, ("RoomSignal:Cluster:HeartbeatTtl", "00:00:02"), ("RoomSignal:Cluster:SweepInterval", "00:00:00.500"));
+        await using var doomed = await RoomSignalProcess.StartAsync(configuration);
+        await using var survivor = await RoomSignalNode.StartAsync(configuration);
+        await using var a = await Peer.ConnectAsync(doomed);
+        await using var b = await Peer.ConnectAsync(survivor);
+        var room = TestCluster.UniqueRoom("crash-fast");
+        await a.JoinAsync(room);
+        await b.JoinAsync(room);
+        await doomed.KillAsync();
+
+        await b.WaitForExitAsync(a.Id, room, TimeSpan.FromSeconds(6));
+        Assert.Equal([b.Id], await TestCluster.MembersAsync(redis, prefix, room));
+    }
+}

@@ -1,0 +1,107 @@
+using Microsoft.AspNetCore.SignalR.Client;
+using RoomSignal.Contracts;
+using RoomSignal.Testing;
+
+namespace RoomSignal.Cluster.Tests.Infrastructure;
+
+/// <summary>A test client: one hub connection that records every event it receives.</summary>
+internal sealed class Peer : IAsyncDisposable
+{
+    private readonly Lock _gate = new();
+    private string? _id;
+    private readonly List<PeerJoined> _joined = [];
+    private readonly List<PeerExited> _exits = [];
+    private readonly List<SdpMessage> _offers = [];
+    private readonly List<SdpMessage> _answers = [];
+    private readonly List<CandidateMessage> _candidates = [];
+
+    private Peer(HubConnection connection)
+    {
+        Connection = connection;
+        connection.On<PeerJoined>(RoomClientEvents.Joined, m => Add(_joined, m));
+        connection.On<PeerExited>(RoomClientEvents.Exit, m => Add(_exits, m));
+        connection.On<SdpMessage>(RoomClientEvents.Offer, m => Add(_offers, m));
+        connection.On<SdpMessage>(RoomClientEvents.Answer, m => Add(_answers, m));
+        connection.On<CandidateMessage>(RoomClientEvents.Candidate, m => Add(_candidates, m));
+        connection.On<RoomJoined>(RoomClientEvents.Created, _ => { });
+    }
+
+    public HubConnection Connection { get; }
+
+    /// <summary>The server's id for this connection, learned from the first join (the client-side id differs without negotiation).</summary>
+    public string Id => _id ?? throw new InvalidOperationException("join a room first: the server tells a connection its id in the join result");
+
+    public IReadOnlyList<PeerJoined> Joined => Snapshot(_joined);
+
+    public IReadOnlyList<PeerExited> Exits => Snapshot(_exits);
+
+    public IReadOnlyList<SdpMessage> Offers => Snapshot(_offers);
+
+    public IReadOnlyList<SdpMessage> Answers => Snapshot(_answers);
+
+    public IReadOnlyList<CandidateMessage> Candidates => Snapshot(_candidates);
+
+    public static async Task<Peer> ConnectAsync(RoomSignalNode node) => await StartAsync(new Peer(node.CreateHubConnection()));
+
+    public static async Task<Peer> ConnectAsync(RoomSignalProcess node) => await StartAsync(new Peer(node.CreateHubConnection()));
+
+    public async Task<RoomJoined> JoinAsync(string room)
+    {
+        var joined = await Connection.InvokeAsync<RoomJoined>(nameof(IRoomHub.CreateAndJoinRoom), new JoinRoomRequest(room)).Within($"{_id ?? "a peer"} to join {room}");
+        _id ??= joined.Id;
+        return joined;
+    }
+
+    public Task ExitAsync(string room)
+        => Connection.InvokeAsync(nameof(IRoomHub.Exit), new ExitRoomRequest(room)).Within($"{Id} to exit {room}");
+
+    public Task OfferAsync(string to, string room, string sdp = "v=0")
+        => Connection.InvokeAsync(nameof(IRoomHub.Offer), new SdpRequest(to, room, sdp)).Within($"{Id} to offer to {to}");
+
+    public Task AnswerAsync(string to, string room, string sdp = "v=0")
+        => Connection.InvokeAsync(nameof(IRoomHub.Answer), new SdpRequest(to, room, sdp)).Within($"{Id} to answer {to}");
+
+    public Task CandidateAsync(string to, string room)
+        => Connection.InvokeAsync(nameof(IRoomHub.Candidate), new CandidateRequest(to, room, new IceCandidate("candidate:1 1 udp 1 127.0.0.1 9 typ host", "0", 0, null)))
+            .Within($"{Id} to send a candidate to {to}");
+
+    public Task WaitForExitAsync(string from, string room, TimeSpan? timeout = null)
+        => Eventually.UntilAsync(() => Exits.Any(e => e.From == from && e.Room == room), $"{Id} to receive exit of {from} from {room}", timeout);
+
+    public Task WaitForJoinedAsync(string id, string room, TimeSpan? timeout = null)
+        => Eventually.UntilAsync(() => Joined.Any(e => e.Id == id && e.Room == room), $"{Id} to receive joined of {id} in {room}", timeout);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await Connection.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            // A connection to a killed node may hang on close; the test is over anyway.
+        }
+    }
+
+    private static async Task<Peer> StartAsync(Peer peer)
+    {
+        await peer.Connection.StartAsync().Within("a peer to connect");
+        return peer;
+    }
+
+    private void Add<T>(List<T> list, T item)
+    {
+        lock (_gate)
+        {
+            list.Add(item);
+        }
+    }
+
+    private T[] Snapshot<T>(List<T> list)
+    {
+        lock (_gate)
+        {
+            return [.. list];
+        }
+    }
+}
