@@ -34,11 +34,18 @@ public static class RoomSignalServerExtensions
 
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
 
-        services.AddSignalR(o =>
+        var signalR = services.AddSignalR(o =>
         {
             o.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
             o.EnableDetailedErrors = false;
         });
+
+        // Scale out: with a Redis configured, every node shares one hub through our Redis backplane
+        // (and /readyz reports 503 while Redis is unreachable); without one, the default in-memory manager.
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignal.Redis.RoomSignalRedisOptions.SectionName}:Configuration"]))
+        {
+            signalR.AddRoomSignalRedis();
+        }
 
         services.AddSingleton<IRoomStore, InMemoryRoomStore>();
         if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignal.Redis.RoomSignalRedisOptions.SectionName}:Configuration"]))
