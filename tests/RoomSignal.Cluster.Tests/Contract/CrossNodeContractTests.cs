@@ -194,7 +194,7 @@ public sealed class CrossNodeContractTests(TwoNodeCluster cluster) : IClassFixtu
             var aSawB = joins[0].Peers.Any(p => p.Id == b.Id);
             var bSawA = joins[1].Peers.Any(p => p.Id == a.Id);
             Assert.True(aSawB ^ bSawA, $"round {round}: a saw b: {aSawB}, b saw a: {bSawA}");
-            var (seen, seer) = aSawB ? (a, b) : (b, a);
+            var (seen, seer) = aSawB ? (b, a) : (a, b);
             await seen.WaitForJoinedAsync(seer.Id, room); // the one listed is told of the other
             Assert.Empty(seer.Joined);
         }

@@ -28,10 +28,19 @@ internal static class TestCluster
         return configuration;
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<ConnectionMultiplexer>>> Admins = new();
+
+    /// <summary>
+    /// One admin connection per Redis server, kept for the test run (opening one costs seconds with this client);
+    /// it reconnects by itself after a restart.
+    /// </summary>
+    public static Task<ConnectionMultiplexer> AdminAsync(RedisServer redis)
+        => Admins.GetOrAdd(redis.Configuration, _ => new Lazy<Task<ConnectionMultiplexer>>(redis.ConnectAsync)).Value;
+
     /// <summary>Every key under <paramref name="prefix"/>.</summary>
     public static async Task<string[]> KeysAsync(RedisServer redis, string prefix)
     {
-        using var admin = await redis.ConnectAsync();
+        var admin = await AdminAsync(redis);
         var server = admin.GetServer(redis.Host, redis.Port);
         return server.Keys(pattern: prefix + ":*").Select(k => (string)k!).OrderBy(k => k, StringComparer.Ordinal).ToArray();
     }
@@ -39,15 +48,28 @@ internal static class TestCluster
     /// <summary>The members Redis holds for a room.</summary>
     public static async Task<string[]> MembersAsync(RedisServer redis, string prefix, string room)
     {
-        using var admin = await redis.ConnectAsync();
+        var admin = await AdminAsync(redis);
         var fields = await admin.GetDatabase().HashKeysAsync($"{prefix}:room:{room}");
         return fields.Select(f => (string)f!).Order(StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>The members Redis holds for a room, or <see langword="null"/> while Redis does not answer.</summary>
+    public static async Task<string[]?> TryMembersAsync(RedisServer redis, string prefix, string room)
+    {
+        try
+        {
+            return await MembersAsync(redis, prefix, room);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return null;
+        }
     }
 
     /// <summary>How many times Redis has run each command, from <c>INFO commandstats</c>.</summary>
     public static async Task<Dictionary<string, long>> CommandCountsAsync(RedisServer redis)
     {
-        using var admin = await redis.ConnectAsync();
+        var admin = await AdminAsync(redis);
         var info = (string)(await admin.GetDatabase().ExecuteAsync("INFO", "commandstats"))!;
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var line in info.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
