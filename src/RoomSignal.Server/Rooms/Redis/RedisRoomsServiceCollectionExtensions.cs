@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using RoomSignal.Server.Rooms;
 using RoomSignal.Server.Rooms.Redis;
 
@@ -18,8 +19,8 @@ public static class RedisRoomsServiceCollectionExtensions
         services.AddRoomSignalRedisConnection();
         services.AddOptions<RoomClusterOptions>()
             .BindConfiguration(RoomClusterOptions.SectionName)
-            .Validate(o => o.Validate() is null, "RoomSignal:Cluster: HeartbeatTtl must be 1 s-5 min and SweepInterval at least 100 ms and less than HeartbeatTtl")
             .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RoomClusterOptions>, RoomClusterOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IRoomExitNotifier, HubRoomExitNotifier>();
         services.TryAddSingleton<RedisRoomStore>();

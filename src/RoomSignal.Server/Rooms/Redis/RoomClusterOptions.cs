@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace RoomSignal.Server.Rooms.Redis;
 
 /// <summary>
@@ -46,4 +48,11 @@ public sealed class RoomClusterOptions
 
         return null;
     }
+}
+
+/// <summary>Names the broken rule of <see cref="RoomClusterOptions"/> at start.</summary>
+internal sealed class RoomClusterOptionsValidator : IValidateOptions<RoomClusterOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RoomClusterOptions options)
+        => options.Validate() is { } failure ? ValidateOptionsResult.Fail(failure) : ValidateOptionsResult.Success;
 }
