@@ -68,6 +68,9 @@ public sealed class RedisKeyspace
     /// <summary>Set of the connections of a node that are in at least one room.</summary>
     public string NodeConnections(string nodeId) => Name("cluster", "conns", nodeId);
 
+    /// <summary>Left by the sweep for a node it found dead, so that the node, should it come back, knows its members were reported gone.</summary>
+    public string NodeSwept(string nodeId) => Name("cluster", "swept", nodeId);
+
     /// <summary>The lock that lets one node at a time sweep dead nodes.</summary>
     public string SweepLock => Name("cluster", "sweep-lock");
 

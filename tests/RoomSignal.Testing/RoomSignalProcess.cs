@@ -133,16 +133,24 @@ public sealed class RoomSignalProcess : IAsyncDisposable
     }
 
     /// <summary>Sends SIGTERM (a graceful stop, as an orchestrator would) without waiting for the exit.</summary>
-    public async Task TerminateAsync()
+    public Task TerminateAsync() => SignalAsync("TERM");
+
+    /// <summary>Freezes the process (SIGSTOP), as a long GC pause or a stalled VM would; <see cref="ResumeAsync"/> thaws it.</summary>
+    public Task SuspendAsync() => SignalAsync("STOP");
+
+    /// <summary>Lets a suspended process run again (SIGCONT).</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal)
     {
-        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])
         {
             UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("Could not run kill -TERM");
-        await kill.WaitForExitAsync().Within("kill -TERM");
+        }) ?? throw new InvalidOperationException("Could not run kill -" + signal);
+        await kill.WaitForExitAsync().Within("kill -" + signal);
         if (kill.ExitCode != 0)
         {
-            throw new InvalidOperationException($"kill -TERM {_process.Id} exited with {kill.ExitCode}");
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} exited with {kill.ExitCode}");
         }
     }
 

@@ -57,4 +57,51 @@ public sealed class NodeCrashTests
         await b.WaitForExitAsync(a.Id, room, TimeSpan.FromSeconds(6));
         Assert.Equal([b.Id], await TestCluster.MembersAsync(redis, prefix, room));
     }
+
+    [Fact]
+    public async Task ANodeThatWasFrozenPastItsTtlForgetsTheMembersItsPeersWereToldAreGone()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var prefix = TestCluster.UniquePrefix();
+        var configuration = TestCluster.NodeConfiguration(
+            redis, prefix, ("RoomSignal:Cluster:HeartbeatTtl", "00:00:02"), ("RoomSignal:Cluster:SweepInterval", "00:00:00.500"));
+        await using var frozen = await RoomSignalProcess.StartAsync(configuration);
+        await using var survivor = await RoomSignalNode.StartAsync(configuration);
+        await using var a = await Peer.ConnectAsync(frozen);
+        await using var b = await Peer.ConnectAsync(survivor);
+        var room = TestCluster.UniqueRoom("frozen");
+        await a.JoinAsync(room);
+        await b.JoinAsync(room);
+
+        await frozen.SuspendAsync();
+        try
+        {
+            await b.WaitForExitAsync(a.Id, room, TimeSpan.FromSeconds(8));
+        }
+        finally
+        {
+            await frozen.ResumeAsync();
+        }
+
+        // Back to life, the node must not quietly put a back: b was told a left.
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    await a.OfferAsync(b.Id, room);
+                    return false;
+                }
+                catch (Microsoft.AspNetCore.SignalR.HubException)
+                {
+                    return true;
+                }
+            },
+            "the thawed node to refuse a's relays into the room its peers were told it left");
+        Assert.Equal([b.Id], await TestCluster.MembersAsync(redis, prefix, room));
+
+        var again = await a.JoinAsync(room);
+        Assert.Equal([b.Id], again.Peers.Select(p => p.Id));
+        await b.WaitForJoinedAsync(a.Id, room);
+    }
 }

@@ -6,35 +6,63 @@ namespace RoomSignal.Server.Rooms.Redis;
 internal sealed partial class RedisRoomStore
 {
     private const int RedisBatchSize = 256;
+    private static readonly TimeSpan SweptMarkerLifetime = TimeSpan.FromHours(1);
     private bool _registered;
 
     /// <summary>Whether this node refuses new joins because it is shutting down.</summary>
     internal bool IsStopping => _stopping;
 
     /// <summary>
-    /// Renews this node's heartbeat. Returns <see langword="true"/> when Redis has lost memberships of this
-    /// node (the heartbeat had vanished, or Redis knows fewer of its connections than the node has), so they
-    /// must be put back.
+    /// Renews this node's heartbeat and says whether Redis still holds this node's memberships as they are here.
     /// </summary>
-    internal async Task<bool> HeartbeatAsync(CancellationToken cancellationToken = default)
+    internal async Task<HeartbeatStatus> HeartbeatAsync(CancellationToken cancellationToken = default)
     {
         var db = await DatabaseAsync(cancellationToken);
         var result = await db.ScriptEvaluateAsync(
             RoomScripts.Heartbeat,
-            [_keys.NodeHeartbeat(_nodeId), _keys.ClusterNodes, _keys.NodeConnections(_nodeId)],
+            [_keys.NodeHeartbeat(_nodeId), _keys.ClusterNodes, _keys.NodeConnections(_nodeId), _keys.NodeSwept(_nodeId)],
             [_nodeId, (long)_options.HeartbeatTtl.TotalMilliseconds]);
         var parts = (RedisResult[])result!;
         var existed = (long)parts[0] == 1;
         var known = (long)parts[1];
+        var swept = (long)parts[2] == 1;
         int local;
         lock (_gate)
         {
             local = _connections.Values.Count(c => c.Rooms.Count > 0);
         }
 
-        var lost = (_registered && !existed) || known < local;
+        var registered = _registered;
         _registered = true;
-        return lost;
+        if (swept)
+        {
+            return HeartbeatStatus.Swept;
+        }
+
+        return (registered && !existed) || known < local ? HeartbeatStatus.Lost : HeartbeatStatus.Intact;
+    }
+
+    /// <summary>
+    /// This node was taken for dead (it could not renew its heartbeat for a whole TTL) and its members were
+    /// reported gone to their peers. Putting them back silently would leave the peers believing otherwise, so
+    /// the node forgets them instead: their relays are refused until they join again. Whatever the sweep did
+    /// not get to is removed (and reported) like any ghost.
+    /// </summary>
+    internal async Task<int> ForgetSweptMembershipsAsync(CancellationToken cancellationToken = default)
+    {
+        int forgotten;
+        lock (_gate)
+        {
+            forgotten = 0;
+            foreach (var connection in _connections.Values.ToArray())
+            {
+                forgotten += connection.Rooms.Count;
+                TakeAllRoomsLocked(connection);
+            }
+        }
+
+        await RemoveGhostsAsync(cancellationToken);
+        return forgotten;
     }
 
     /// <summary>
@@ -263,6 +291,12 @@ internal sealed partial class RedisRoomStore
             }
         }
 
+        if (removed > 0)
+        {
+            // Should the node only have been paused, it learns from this that its members were reported gone.
+            await db.StringSetAsync(_keys.NodeSwept(node), "1", SweptMarkerLifetime);
+        }
+
         var forgotten = await db.ScriptEvaluateAsync(
             RoomScripts.ForgetNode,
             [_keys.NodeHeartbeat(node), _keys.NodeConnections(node), _keys.ClusterNodes],
@@ -270,4 +304,17 @@ internal sealed partial class RedisRoomStore
         RedisRoomStoreLog.NodeSwept(_logger, node, removed, (long)forgotten == 1);
         return removed;
     }
+}
+
+/// <summary>What a heartbeat found.</summary>
+internal enum HeartbeatStatus
+{
+    /// <summary>Redis holds this node's memberships.</summary>
+    Intact,
+
+    /// <summary>Redis lost memberships of this node (restarted empty, flushed): put them back.</summary>
+    Lost,
+
+    /// <summary>Another node swept this one as dead and told the peers: forget the memberships.</summary>
+    Swept,
 }

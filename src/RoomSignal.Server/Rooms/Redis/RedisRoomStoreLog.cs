@@ -55,4 +55,7 @@ internal static partial class RoomClusterLog
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Debug, Message = "Reloaded the local copies of rooms")]
     public static partial void Resynced(ILogger logger);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Error, Message = "This node was swept as dead (it missed its heartbeat for a whole TTL) and its members were reported gone; forgot {Memberships} memberships, which must be joined again")]
+    public static partial void WasSwept(ILogger logger, int memberships);
 }

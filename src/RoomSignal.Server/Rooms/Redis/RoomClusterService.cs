@@ -41,7 +41,7 @@ internal sealed class RoomClusterService(
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.HeartbeatInterval);
             await store.EnsureSubscribedAsync(timeout.Token);
-            await store.HeartbeatAsync(timeout.Token);
+            _ = await store.HeartbeatAsync(timeout.Token);
             MarkHealthy();
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
@@ -49,6 +49,9 @@ internal sealed class RoomClusterService(
             RoomClusterLog.HeartbeatFailed(logger, ex);
         }
 
+        // The first beat of the loop also removes memberships left in Redis by an earlier process with the same
+        // configured node id (and tells their peers); with a generated id there are none and it costs one call.
+        store.ReconcileNeeded = true;
         RoomClusterLog.Started(logger, store.NodeId, _options.HeartbeatTtl, _options.SweepInterval);
         _heartbeatLoop = Task.Run(HeartbeatLoopAsync, CancellationToken.None);
         _sweepLoop = Task.Run(SweepLoopAsync, CancellationToken.None);
@@ -114,7 +117,7 @@ internal sealed class RoomClusterService(
             try
             {
                 await store.EnsureSubscribedAsync(token);
-                var lost = await store.HeartbeatAsync(token);
+                var status = await store.HeartbeatAsync(token);
                 MarkHealthy();
                 if (failing)
                 {
@@ -122,7 +125,13 @@ internal sealed class RoomClusterService(
                     RoomClusterLog.HeartbeatRecovered(logger);
                 }
 
-                if ((lost || _recoveryRequested || store.ReconcileNeeded) && !store.IsStopping)
+                if (status == HeartbeatStatus.Swept)
+                {
+                    var forgotten = await store.ForgetSweptMembershipsAsync(token);
+                    RoomClusterLog.WasSwept(logger, forgotten);
+                    await store.ResyncAsync(token);
+                }
+                else if ((status == HeartbeatStatus.Lost || _recoveryRequested || store.ReconcileNeeded) && !store.IsStopping)
                 {
                     _recoveryRequested = false;
                     _resyncRequested = false;

@@ -63,15 +63,17 @@ internal static class RoomScripts
         """;
 
     /// <summary>
-    /// Heartbeat. KEYS: node heartbeat, nodes, node connections. ARGV: node, TTL in ms.
-    /// Returns <c>{existed, connections}</c>: whether the heartbeat was still there and how many of this
-    /// node's connections Redis knows, so the node can tell when Redis lost its data.
+    /// Heartbeat. KEYS: node heartbeat, nodes, node connections, node swept marker. ARGV: node, TTL in ms.
+    /// Returns <c>{existed, connections, swept}</c>: whether the heartbeat was still there, how many of this
+    /// node's connections Redis knows (so the node can tell when Redis lost its data), and whether another
+    /// node swept this one as dead (the marker is consumed).
     /// </summary>
     public const string Heartbeat = """
         local existed = redis.call('EXISTS', KEYS[1])
         redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
         redis.call('SADD', KEYS[2], ARGV[1])
-        return {existed, redis.call('SCARD', KEYS[3])}
+        local swept = redis.call('DEL', KEYS[4])
+        return {existed, redis.call('SCARD', KEYS[3]), swept}
         """;
 
     /// <summary>Forgets a node once it is dead and has no members left. KEYS: heartbeat, node connections, nodes. ARGV: node.</summary>
