@@ -51,14 +51,15 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, HubConnectionContext>> _groups = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, HubConnectionContext>> _users = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim[] _locks;
-    private readonly SemaphoreSlim _registrationLock = new(1, 1);
     private readonly ConnectionOwnerCache _owners;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<GroupAckStatus>> _pendingAcks = new();
     private readonly CancellationTokenSource _disposed = new();
     private readonly Task<RedisHandles?> _started;
     private long _lastRequestId;
     private int _outage;
-    private int _registrationIncomplete;
+    private int _healing;
+    private int _healRequested;
+    private RedisHandles? _handles;
 
     /// <summary>Creates the manager and starts subscribing to this node's channels.</summary>
     /// <param name="redis">The shared Redis connection.</param>
@@ -124,7 +125,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         catch (RedisBackplaneUnavailableException)
         {
             // Logged once per outage; the connection is registered again when Redis is back.
-            Volatile.Write(ref _registrationIncomplete, 1);
+            RequestHeal();
         }
     }
 
@@ -399,13 +400,26 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             var redis = new RedisHandles(multiplexer, multiplexer.GetSubscriber(), multiplexer.GetDatabase());
             multiplexer.ConnectionRestored += OnConnectionRestored;
 
-            // While Redis is down these return at once and the multiplexer subscribes when it reconnects.
-            await redis.Subscriber.SubscribeAsync(_nodeChannel, _onMessage).ConfigureAwait(false);
-            await redis.Subscriber.SubscribeAsync(_allChannel, _onMessage).ConfigureAwait(false);
+            // The multiplexer remembers these and subscribes again whenever it reconnects; while Redis is down
+            // they do not complete a round trip, so wait only so long.
+            try
+            {
+                await Task.WhenAll(
+                        redis.Subscriber.SubscribeAsync(_nodeChannel, _onMessage),
+                        redis.Subscriber.SubscribeAsync(_allChannel, _onMessage))
+                    .WaitAsync(_options.OperationTimeout, _time, _disposed.Token)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                ReportOutage("subscribing to this node's channels", ex);
+            }
+
             RedisBackplaneLog.Started(_logger, HubName, NodeId);
 
             // Connections that arrived while we were starting are registered here.
-            _ = RegisterLocalConnectionsAsync(redis, logCount: false);
+            _handles = redis;
+            RequestHeal();
             return redis;
         }
         catch (Exception ex)
@@ -417,33 +431,64 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
-        try
-        {
-            if (Interlocked.Exchange(ref _outage, 0) == 1)
-            {
-                RedisBackplaneLog.OutageEnded(_logger);
-            }
+        // Pub/sub subscriptions are restored by the multiplexer itself. What it cannot restore is the owner hash of
+        // a restarted (empty) Redis, or entries another node swept while only our subscription was down: register
+        // every local connection again. Both connection types trigger it; it retries until commands flow.
+        RequestHeal();
+    }
 
-            // A restarted Redis has lost the owner hash: every node registers its connections again. Both
-            // connection types trigger it, since another node may have swept our entries while our subscription
-            // was down.
-            if (_started.IsCompletedSuccessfully && _started.Result is { } redis)
-            {
-                _ = RegisterLocalConnectionsAsync(redis, logCount: true);
-            }
-        }
-        catch (Exception ex)
+    private void RequestHeal()
+    {
+        Volatile.Write(ref _healRequested, 1);
+        if (Interlocked.CompareExchange(ref _healing, 1, 0) == 0)
         {
-            RedisBackplaneLog.OutageContinues(_logger, ex, "handling a reconnect");
+            _ = HealAsync();
         }
     }
 
-    private async Task RegisterLocalConnectionsAsync(RedisHandles redis, bool logCount)
+    /// <summary>Registers every local connection in the owner hash, retrying with backoff until it succeeds or the manager is disposed.</summary>
+    private async Task HealAsync()
     {
-        await _registrationLock.WaitAsync().ConfigureAwait(false);
+        var delay = TimeSpan.FromMilliseconds(100);
         try
         {
-            Volatile.Write(ref _registrationIncomplete, 0);
+            while (_handles is { } redis && Interlocked.Exchange(ref _healRequested, 0) == 1 && !_disposed.IsCancellationRequested)
+            {
+                if (await TryRegisterLocalConnectionsAsync(redis).ConfigureAwait(false))
+                {
+                    if (Interlocked.Exchange(ref _outage, 0) == 1)
+                    {
+                        RedisBackplaneLog.OutageEnded(_logger);
+                    }
+
+                    delay = TimeSpan.FromMilliseconds(100);
+                    continue;
+                }
+
+                Volatile.Write(ref _healRequested, 1);
+                await Task.Delay(delay, _time, _disposed.Token).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+            // Disposed.
+        }
+        finally
+        {
+            Volatile.Write(ref _healing, 0);
+        }
+
+        if (Volatile.Read(ref _healRequested) == 1 && _handles is not null && !_disposed.IsCancellationRequested)
+        {
+            RequestHeal();
+        }
+    }
+
+    private async Task<bool> TryRegisterLocalConnectionsAsync(RedisHandles redis)
+    {
+        try
+        {
             var count = 0;
             foreach (var batch in _connections.Keys.Chunk(RegistrationBatchSize))
             {
@@ -452,19 +497,17 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
                 count += entries.Length;
             }
 
-            if (logCount && count > 0)
+            if (count > 0)
             {
-                RedisBackplaneLog.Reregistered(_logger, count, HubName);
+                RedisBackplaneLog.Registered(_logger, count, HubName);
             }
+
+            return true;
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
-            Volatile.Write(ref _registrationIncomplete, 1);
-            ReportOutage("registering connections again", ex);
-        }
-        finally
-        {
-            _registrationLock.Release();
+            RedisBackplaneLog.OutageContinues(_logger, ex, "registering this node's connections");
+            return false;
         }
     }
 
@@ -920,11 +963,6 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             if (Volatile.Read(ref _outage) == 1 && Interlocked.Exchange(ref _outage, 0) == 1)
             {
                 RedisBackplaneLog.OutageEnded(_logger);
-            }
-
-            if (Volatile.Read(ref _registrationIncomplete) == 1)
-            {
-                _ = RegisterLocalConnectionsAsync(redis, logCount: true);
             }
 
             return result;
