@@ -30,6 +30,10 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
     private const int LockStripes = 64;
     private const int RegistrationBatchSize = 1000;
 
+    // How long a node whose channel had no listener counts as gone (a node that was only cut off from Redis
+    // registers its connections again when it is back, and is reachable after this).
+    private static readonly TimeSpan GoneNodeMemory = TimeSpan.FromSeconds(10);
+
     // Deletes an owner entry only while it still names the node that went away.
     private const string DeleteOwnerIfScript =
         "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
@@ -53,6 +57,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
     private readonly SemaphoreSlim[] _locks;
     private readonly ConnectionOwnerCache _owners;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<GroupAckStatus>> _pendingAcks = new();
+    private readonly ConcurrentDictionary<string, long> _goneNodes = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
     private readonly Task<RedisHandles?> _started;
     private long _lastRequestId;
@@ -387,7 +392,6 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             }
         }
 
-        _disposed.Dispose();
     }
 
     // ---------------------------------------------------------------- start and recovery
@@ -726,8 +730,15 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
 
     private void ForgetNode(string nodeId, IReadOnlyList<string> connectionIds)
     {
-        RedisBackplaneLog.NodeGone(_logger, nodeId);
-        _owners.ForgetNode(nodeId);
+        // Remember for a while that nobody listens there, so that a burst of sends to that node's connections
+        // neither publishes into the void nor rescans the cache each time.
+        if (!_goneNodes.TryGetValue(nodeId, out var since) || _time.GetElapsedTime(since) > GoneNodeMemory)
+        {
+            _goneNodes[nodeId] = _time.GetTimestamp();
+            RedisBackplaneLog.NodeGone(_logger, nodeId);
+            _owners.ForgetNode(nodeId);
+        }
+
         if (_started.IsCompletedSuccessfully && _started.Result is { } redis)
         {
             // Sweep the entries we tripped over; the node registers them again should it come back.
@@ -746,9 +757,9 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         }
 
         var owner = (string?)await CallRedisAsync(r => r.Database.HashGetAsync(_ownersKey, connectionId), "looking up a connection", cancellationToken).ConfigureAwait(false);
-        if (owner is null || owner == NodeId)
+        if (owner is null || owner == NodeId || IsGone(owner))
         {
-            // Not registered, or registered here but already gone.
+            // Not registered, registered here but already gone, or on a node that no longer listens.
             return null;
         }
 
@@ -779,7 +790,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             for (var i = 0; i < misses.Count; i++)
             {
                 var owner = (string?)owners[i];
-                if (owner is null || owner == NodeId)
+                if (owner is null || owner == NodeId || IsGone(owner))
                 {
                     RedisBackplaneLog.NoSuchConnection(_logger, misses[i]);
                     continue;
@@ -937,6 +948,22 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         {
             // At worst this node keeps receiving a channel it ignores.
         }
+    }
+
+    private bool IsGone(string nodeId)
+    {
+        if (_goneNodes.IsEmpty || !_goneNodes.TryGetValue(nodeId, out var since))
+        {
+            return false;
+        }
+
+        if (_time.GetElapsedTime(since) <= GoneNodeMemory)
+        {
+            return true;
+        }
+
+        _goneNodes.TryRemove(new KeyValuePair<string, long>(nodeId, since));
+        return false;
     }
 
     private SemaphoreSlim Gate(string channel) => _locks[(uint)StringComparer.Ordinal.GetHashCode(channel) % LockStripes];
