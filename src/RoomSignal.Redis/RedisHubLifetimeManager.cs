@@ -30,8 +30,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
     private const int LockStripes = 64;
     private const int RegistrationBatchSize = 1000;
 
-    // How long a node whose channel had no listener counts as gone (a node that was only cut off from Redis
-    // registers its connections again when it is back, and is reachable after this).
+    // How long a node whose channel had no listener is not scanned for again.
     private static readonly TimeSpan GoneNodeMemory = TimeSpan.FromSeconds(10);
 
     // Deletes an owner entry only while it still names the node that went away.
@@ -730,8 +729,8 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
 
     private void ForgetNode(string nodeId, IReadOnlyList<string> connectionIds)
     {
-        // Remember for a while that nobody listens there, so that a burst of sends to that node's connections
-        // neither publishes into the void nor rescans the cache each time.
+        // A node can be without a listener only for a moment (its subscription reconnecting), so nothing is
+        // refused on this basis; remembering it for a while only spares a burst of sends a cache scan each.
         if (!_goneNodes.TryGetValue(nodeId, out var since) || _time.GetElapsedTime(since) > GoneNodeMemory)
         {
             _goneNodes[nodeId] = _time.GetTimestamp();
@@ -757,9 +756,9 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         }
 
         var owner = (string?)await CallRedisAsync(r => r.Database.HashGetAsync(_ownersKey, connectionId), "looking up a connection", cancellationToken).ConfigureAwait(false);
-        if (owner is null || owner == NodeId || IsGone(owner))
+        if (owner is null || owner == NodeId)
         {
-            // Not registered, registered here but already gone, or on a node that no longer listens.
+            // Not registered, or registered here but already gone.
             return null;
         }
 
@@ -790,7 +789,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             for (var i = 0; i < misses.Count; i++)
             {
                 var owner = (string?)owners[i];
-                if (owner is null || owner == NodeId || IsGone(owner))
+                if (owner is null || owner == NodeId)
                 {
                     RedisBackplaneLog.NoSuchConnection(_logger, misses[i]);
                     continue;
@@ -930,7 +929,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         try
         {
             // While Redis is down this returns at once and the multiplexer subscribes when it reconnects.
-            await CallRedisAsync(r => r.Subscriber.SubscribeAsync(channel, _onMessage).ContinueWith(static _ => true, TaskScheduler.Default), "subscribing", CancellationToken.None).ConfigureAwait(false);
+            await CallRedisAsync(async r => { await r.Subscriber.SubscribeAsync(channel, _onMessage).ConfigureAwait(false); return true; }, "subscribing", CancellationToken.None).ConfigureAwait(false);
         }
         catch (RedisBackplaneUnavailableException)
         {
@@ -942,28 +941,12 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
     {
         try
         {
-            await CallRedisAsync(r => r.Subscriber.UnsubscribeAsync(channel, _onMessage).ContinueWith(static _ => true, TaskScheduler.Default), "unsubscribing", CancellationToken.None).ConfigureAwait(false);
+            await CallRedisAsync(async r => { await r.Subscriber.UnsubscribeAsync(channel, _onMessage).ConfigureAwait(false); return true; }, "unsubscribing", CancellationToken.None).ConfigureAwait(false);
         }
         catch (RedisBackplaneUnavailableException)
         {
             // At worst this node keeps receiving a channel it ignores.
         }
-    }
-
-    private bool IsGone(string nodeId)
-    {
-        if (_goneNodes.IsEmpty || !_goneNodes.TryGetValue(nodeId, out var since))
-        {
-            return false;
-        }
-
-        if (_time.GetElapsedTime(since) <= GoneNodeMemory)
-        {
-            return true;
-        }
-
-        _goneNodes.TryRemove(new KeyValuePair<string, long>(nodeId, since));
-        return false;
     }
 
     private SemaphoreSlim Gate(string channel) => _locks[(uint)StringComparer.Ordinal.GetHashCode(channel) % LockStripes];

@@ -84,6 +84,22 @@ public sealed class RedisOutageTests
             return clients.All(c => c.Has(broadcast));
         }, "a broadcast from B to reach every node after the restart");
 
+        // A directed send over an owner cached before the outage.
+        var directAtoB = Unique("direct-a-to-b");
+        await Eventually.UntilAsync(async () =>
+        {
+            try
+            {
+                await cluster[0].HubContext.Clients.Client(clients[1].Id).SendAsync(BackplaneTestHub.Receive, directAtoB);
+            }
+            catch (RedisBackplaneUnavailableException)
+            {
+                return false;
+            }
+
+            return clients[1].Has(directAtoB);
+        }, "a directed send from A to B to arrive after the restart");
+
         var toGroup = Unique("group-after");
         await clients[2].InvokeAsync(nameof(BackplaneTestHub.SendToGroup), group, toGroup);
         await clients[1].WaitForAsync(toGroup);
