@@ -30,6 +30,9 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
     private const int LockStripes = 64;
     private const int RegistrationBatchSize = 1000;
 
+    // How long a node whose channel had no listener is not scanned for again.
+    private static readonly TimeSpan GoneNodeMemory = TimeSpan.FromSeconds(10);
+
     // Deletes an owner entry only while it still names the node that went away.
     private const string DeleteOwnerIfScript =
         "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
@@ -51,14 +54,16 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, HubConnectionContext>> _groups = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, HubConnectionContext>> _users = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim[] _locks;
-    private readonly SemaphoreSlim _registrationLock = new(1, 1);
     private readonly ConnectionOwnerCache _owners;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<GroupAckStatus>> _pendingAcks = new();
+    private readonly ConcurrentDictionary<string, long> _goneNodes = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
     private readonly Task<RedisHandles?> _started;
     private long _lastRequestId;
     private int _outage;
-    private int _registrationIncomplete;
+    private int _healing;
+    private int _healRequested;
+    private RedisHandles? _handles;
 
     /// <summary>Creates the manager and starts subscribing to this node's channels.</summary>
     /// <param name="redis">The shared Redis connection.</param>
@@ -124,7 +129,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         catch (RedisBackplaneUnavailableException)
         {
             // Logged once per outage; the connection is registered again when Redis is back.
-            Volatile.Write(ref _registrationIncomplete, 1);
+            RequestHeal();
         }
     }
 
@@ -386,7 +391,6 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             }
         }
 
-        _disposed.Dispose();
     }
 
     // ---------------------------------------------------------------- start and recovery
@@ -399,13 +403,26 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             var redis = new RedisHandles(multiplexer, multiplexer.GetSubscriber(), multiplexer.GetDatabase());
             multiplexer.ConnectionRestored += OnConnectionRestored;
 
-            // While Redis is down these return at once and the multiplexer subscribes when it reconnects.
-            await redis.Subscriber.SubscribeAsync(_nodeChannel, _onMessage).ConfigureAwait(false);
-            await redis.Subscriber.SubscribeAsync(_allChannel, _onMessage).ConfigureAwait(false);
+            // The multiplexer remembers these and subscribes again whenever it reconnects; while Redis is down
+            // they do not complete a round trip, so wait only so long.
+            try
+            {
+                await Task.WhenAll(
+                        redis.Subscriber.SubscribeAsync(_nodeChannel, _onMessage),
+                        redis.Subscriber.SubscribeAsync(_allChannel, _onMessage))
+                    .WaitAsync(_options.OperationTimeout, _time, _disposed.Token)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                ReportOutage("subscribing to this node's channels", ex);
+            }
+
             RedisBackplaneLog.Started(_logger, HubName, NodeId);
 
             // Connections that arrived while we were starting are registered here.
-            _ = RegisterLocalConnectionsAsync(redis, logCount: false);
+            _handles = redis;
+            RequestHeal();
             return redis;
         }
         catch (Exception ex)
@@ -417,33 +434,64 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
-        try
-        {
-            if (Interlocked.Exchange(ref _outage, 0) == 1)
-            {
-                RedisBackplaneLog.OutageEnded(_logger);
-            }
+        // Pub/sub subscriptions are restored by the multiplexer itself. What it cannot restore is the owner hash of
+        // a restarted (empty) Redis, or entries another node swept while only our subscription was down: register
+        // every local connection again. Both connection types trigger it; it retries until commands flow.
+        RequestHeal();
+    }
 
-            // A restarted Redis has lost the owner hash: every node registers its connections again. Both
-            // connection types trigger it, since another node may have swept our entries while our subscription
-            // was down.
-            if (_started.IsCompletedSuccessfully && _started.Result is { } redis)
-            {
-                _ = RegisterLocalConnectionsAsync(redis, logCount: true);
-            }
-        }
-        catch (Exception ex)
+    private void RequestHeal()
+    {
+        Volatile.Write(ref _healRequested, 1);
+        if (Interlocked.CompareExchange(ref _healing, 1, 0) == 0)
         {
-            RedisBackplaneLog.OutageContinues(_logger, ex, "handling a reconnect");
+            _ = HealAsync();
         }
     }
 
-    private async Task RegisterLocalConnectionsAsync(RedisHandles redis, bool logCount)
+    /// <summary>Registers every local connection in the owner hash, retrying with backoff until it succeeds or the manager is disposed.</summary>
+    private async Task HealAsync()
     {
-        await _registrationLock.WaitAsync().ConfigureAwait(false);
+        var delay = TimeSpan.FromMilliseconds(100);
         try
         {
-            Volatile.Write(ref _registrationIncomplete, 0);
+            while (_handles is { } redis && Interlocked.Exchange(ref _healRequested, 0) == 1 && !_disposed.IsCancellationRequested)
+            {
+                if (await TryRegisterLocalConnectionsAsync(redis).ConfigureAwait(false))
+                {
+                    if (Interlocked.Exchange(ref _outage, 0) == 1)
+                    {
+                        RedisBackplaneLog.OutageEnded(_logger);
+                    }
+
+                    delay = TimeSpan.FromMilliseconds(100);
+                    continue;
+                }
+
+                Volatile.Write(ref _healRequested, 1);
+                await Task.Delay(delay, _time, _disposed.Token).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+            // Disposed.
+        }
+        finally
+        {
+            Volatile.Write(ref _healing, 0);
+        }
+
+        if (Volatile.Read(ref _healRequested) == 1 && _handles is not null && !_disposed.IsCancellationRequested)
+        {
+            RequestHeal();
+        }
+    }
+
+    private async Task<bool> TryRegisterLocalConnectionsAsync(RedisHandles redis)
+    {
+        try
+        {
             var count = 0;
             foreach (var batch in _connections.Keys.Chunk(RegistrationBatchSize))
             {
@@ -452,19 +500,17 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
                 count += entries.Length;
             }
 
-            if (logCount && count > 0)
+            if (count > 0)
             {
-                RedisBackplaneLog.Reregistered(_logger, count, HubName);
+                RedisBackplaneLog.Registered(_logger, count, HubName);
             }
+
+            return true;
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
-            Volatile.Write(ref _registrationIncomplete, 1);
-            ReportOutage("registering connections again", ex);
-        }
-        finally
-        {
-            _registrationLock.Release();
+            RedisBackplaneLog.OutageContinues(_logger, ex, "registering this node's connections");
+            return false;
         }
     }
 
@@ -683,8 +729,15 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
 
     private void ForgetNode(string nodeId, IReadOnlyList<string> connectionIds)
     {
-        RedisBackplaneLog.NodeGone(_logger, nodeId);
-        _owners.ForgetNode(nodeId);
+        // A node can be without a listener only for a moment (its subscription reconnecting), so nothing is
+        // refused on this basis; remembering it for a while only spares a burst of sends a cache scan each.
+        if (!_goneNodes.TryGetValue(nodeId, out var since) || _time.GetElapsedTime(since) > GoneNodeMemory)
+        {
+            _goneNodes[nodeId] = _time.GetTimestamp();
+            RedisBackplaneLog.NodeGone(_logger, nodeId);
+            _owners.ForgetNode(nodeId);
+        }
+
         if (_started.IsCompletedSuccessfully && _started.Result is { } redis)
         {
             // Sweep the entries we tripped over; the node registers them again should it come back.
@@ -876,7 +929,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         try
         {
             // While Redis is down this returns at once and the multiplexer subscribes when it reconnects.
-            await CallRedisAsync(r => r.Subscriber.SubscribeAsync(channel, _onMessage).ContinueWith(static _ => true, TaskScheduler.Default), "subscribing", CancellationToken.None).ConfigureAwait(false);
+            await CallRedisAsync(async r => { await r.Subscriber.SubscribeAsync(channel, _onMessage).ConfigureAwait(false); return true; }, "subscribing", CancellationToken.None).ConfigureAwait(false);
         }
         catch (RedisBackplaneUnavailableException)
         {
@@ -888,7 +941,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
     {
         try
         {
-            await CallRedisAsync(r => r.Subscriber.UnsubscribeAsync(channel, _onMessage).ContinueWith(static _ => true, TaskScheduler.Default), "unsubscribing", CancellationToken.None).ConfigureAwait(false);
+            await CallRedisAsync(async r => { await r.Subscriber.UnsubscribeAsync(channel, _onMessage).ConfigureAwait(false); return true; }, "unsubscribing", CancellationToken.None).ConfigureAwait(false);
         }
         catch (RedisBackplaneUnavailableException)
         {
@@ -920,11 +973,6 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             if (Volatile.Read(ref _outage) == 1 && Interlocked.Exchange(ref _outage, 0) == 1)
             {
                 RedisBackplaneLog.OutageEnded(_logger);
-            }
-
-            if (Volatile.Read(ref _registrationIncomplete) == 1)
-            {
-                _ = RegisterLocalConnectionsAsync(redis, logCount: true);
             }
 
             return result;

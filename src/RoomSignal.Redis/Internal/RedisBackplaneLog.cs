@@ -31,8 +31,8 @@ internal static partial class RedisBackplaneLog
     [LoggerMessage(EventId = 9, Level = LogLevel.Debug, Message = "Node {NodeId} no longer listens; forgot its connections")]
     public static partial void NodeGone(ILogger logger, string nodeId);
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Registered {Count} local connections of hub {Hub} in Redis again")]
-    public static partial void Reregistered(ILogger logger, int count, string hub);
+    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "Registered {Count} local connections of hub {Hub} in Redis")]
+    public static partial void Registered(ILogger logger, int count, string hub);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "No node owns connection {ConnectionId}; message dropped")]
     public static partial void NoSuchConnection(ILogger logger, string connectionId);
