@@ -259,35 +259,14 @@ internal sealed partial class RedisRoomStore
     {
         var removed = 0;
         var connections = await db.SetMembersAsync(_keys.NodeConnections(node));
-        foreach (var value in connections)
+        foreach (var batch in connections.Chunk(RedisBatchSize))
         {
-            var connectionId = (string)value!;
-            var rooms = await db.SetMembersAsync(_keys.ConnectionRooms(connectionId));
-            if (rooms.Length == 0)
+            var results = await Task.WhenAll(batch.Select(value => EvictConnectionAsync(db, node, (string)value!)));
+            removed += results.Sum(r => Math.Max(r, 0));
+            if (results.Any(r => r < 0))
             {
-                await db.SetRemoveAsync(_keys.NodeConnections(node), connectionId);
-                continue;
-            }
-
-            foreach (var roomValue in rooms)
-            {
-                var room = (string)roomValue!;
-                var outcome = await RunLeaveAsync(room, connectionId, node, onlyIfDead: true);
-                if (outcome.Removed == -1)
-                {
-                    RedisRoomStoreLog.NodeCameBack(_logger, node);
-                    return removed;
-                }
-
-                if (outcome.Removed == 1)
-                {
-                    removed++;
-                    var tell = outcome.Remaining
-                        .Where(r => !string.Equals(r.Node, node, StringComparison.Ordinal))
-                        .Select(r => r.Connection)
-                        .ToArray();
-                    await _notifier.NotifyExitAsync(connectionId, room, tell);
-                }
+                RedisRoomStoreLog.NodeCameBack(_logger, node);
+                return removed;
             }
         }
 
@@ -302,6 +281,40 @@ internal sealed partial class RedisRoomStore
             [_keys.NodeHeartbeat(node), _keys.NodeConnections(node), _keys.ClusterNodes],
             [node]);
         RedisRoomStoreLog.NodeSwept(_logger, node, removed, (long)forgotten == 1);
+        return removed;
+    }
+
+    /// <summary>Removes one dead connection from its rooms and tells the peers; -1 when its node turned out alive.</summary>
+    private async Task<int> EvictConnectionAsync(IDatabase db, string node, string connectionId)
+    {
+        var rooms = await db.SetMembersAsync(_keys.ConnectionRooms(connectionId));
+        if (rooms.Length == 0)
+        {
+            await db.SetRemoveAsync(_keys.NodeConnections(node), connectionId);
+            return 0;
+        }
+
+        var removed = 0;
+        foreach (var roomValue in rooms)
+        {
+            var room = (string)roomValue!;
+            var outcome = await RunLeaveAsync(room, connectionId, node, onlyIfDead: true);
+            if (outcome.Removed == -1)
+            {
+                return -1;
+            }
+
+            if (outcome.Removed == 1)
+            {
+                removed++;
+                var tell = outcome.Remaining
+                    .Where(r => !string.Equals(r.Node, node, StringComparison.Ordinal))
+                    .Select(r => r.Connection)
+                    .ToArray();
+                await _notifier.NotifyExitAsync(connectionId, room, tell);
+            }
+        }
+
         return removed;
     }
 }

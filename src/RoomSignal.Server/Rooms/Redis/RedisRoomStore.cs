@@ -149,6 +149,8 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
                 wasLocalMember = true;
                 if (_rooms.TryGetValue(room, out var cached))
                 {
+                    // Refuse relays to it at once rather than when our own change comes back on the channel.
+                    cached.Members.Remove(connectionId);
                     cached.LocalMembers--;
                     ReleaseLocked(connection, cached);
                 }
@@ -403,6 +405,7 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
 
             bool gap;
             bool backwards;
+            var overflow = false;
             lock (_gate)
             {
                 var last = _lastSequence;
@@ -417,6 +420,10 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
                         {
                             cached.Buffer.Add(new Change(sequence, joined, connectionId));
                         }
+                        else
+                        {
+                            overflow = true; // a snapshot this late is reloaded, not patched
+                        }
                     }
                     else if (sequence > cached.Sequence)
                     {
@@ -430,6 +437,10 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
             {
                 RedisRoomStoreLog.SequenceGap(_logger, sequence, backwards);
                 ResyncNeeded?.Invoke(backwards);
+            }
+            else if (overflow)
+            {
+                ResyncNeeded?.Invoke(false);
             }
         }
         catch (Exception ex)
@@ -503,6 +514,7 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
         {
             if (_rooms.TryGetValue(room, out var cached))
             {
+                cached.Members.Remove(connection.Id);
                 cached.LocalMembers--;
                 ReleaseLocked(connection, cached);
             }
