@@ -56,6 +56,7 @@ export class Peer extends Emitter {
     /** @type {Set<RTCDataChannel>} */
     this._channels = new Set();
     this.iceRestarts = 0;
+    this.collisions = 0;
 
     const PC = init.RTCPeerConnection ?? globalThis.RTCPeerConnection;
     if (typeof PC !== 'function') {
@@ -141,6 +142,7 @@ export class Peer extends Emitter {
     return this._enqueue(async () => {
       const pc = this.pc;
       const offerCollision = type === 'offer' && (this._makingOffer || pc.signalingState !== 'stable');
+      if (offerCollision) this.collisions++;
       this._ignoreOffer = !this.polite && offerCollision;
       if (this._ignoreOffer) return;
       if (type === 'answer' && pc.signalingState !== 'have-local-offer') {
