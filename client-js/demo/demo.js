@@ -13,7 +13,12 @@ const ui = {
 const params = new URLSearchParams(location.search);
 // ?ice=stun:stun.example.org:3478,turn:... adds ICE servers (none are needed on one machine or LAN).
 const iceServers = (params.get('ice') ?? '').split(',').filter(Boolean).map((urls) => ({ urls }));
-const client = new RoomSignalClient({ iceServers });
+// Numeric SDK options can be tried out from the address bar too, e.g. ?initialOfferWait=0.
+const tuning = {};
+for (const key of ['initialOfferWait', 'connectTimeout', 'iceRestartDelay', 'resumeWindow']) {
+  if (params.has(key) && Number.isFinite(Number(params.get(key)))) tuning[key] = Number(params.get(key));
+}
+const client = new RoomSignalClient({ iceServers, ...tuning });
 const chat = client.openDataChannel('chat');
 
 let currentRoom = null;

@@ -37,6 +37,8 @@ export const defaultOptions = Object.freeze({
   resumeWindow: 10_000,
   statefulReconnectBufferSize: 100_000,
   iceRestartDelay: 3_000,
+  initialOfferWait: 2_000,
+  connectTimeout: 10_000,
   controlChannel: true,
   skipNegotiation: false,
   transport: undefined,
@@ -451,6 +453,8 @@ export class RoomSignalClient extends Emitter {
         signal: (method, payload) => this._relay(method, { to: peerId, room, ...payload }),
         iceRestartDelay: this.options.iceRestartDelay,
         controlChannel: this.options.controlChannel,
+        initialOfferWait: this.options.initialOfferWait,
+        connectTimeout: this.options.connectTimeout,
         RTCPeerConnection: this.options.RTCPeerConnection,
       });
     } catch (error) {

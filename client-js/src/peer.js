@@ -9,6 +9,8 @@ import { Emitter } from './emitter.js';
 export const CONTROL_CHANNEL_LABEL = 'roomsignal';
 /** SCTP stream id of the control channel (negotiated out of band, so both sides use the same id). */
 export const CONTROL_CHANNEL_ID = 1023;
+/** Candidates kept while they cannot be applied yet; more than this is not a real ICE agent. */
+const MAX_PENDING_CANDIDATES = 256;
 
 function iceUfrag(sdp) {
   const match = /^a=ice-ufrag:(\S+)/m.exec(sdp ?? '');
@@ -34,6 +36,8 @@ export class Peer extends Emitter {
    * @param {(method: string, payload: object) => Promise<void>} init.signal sends a relay through the hub
    * @param {number} init.iceRestartDelay ms a connection may stay `disconnected` before an ICE restart
    * @param {boolean} init.controlChannel whether to open the internal control channel
+   * @param {number} init.initialOfferWait ms the polite side waits for the first offer before offering itself (0: no wait)
+   * @param {number} init.connectTimeout ms after a completed exchange before a connection that is not up restarts ICE (0: never)
    * @param {typeof RTCPeerConnection} [init.RTCPeerConnection]
    */
   constructor(init) {
@@ -51,6 +55,14 @@ export class Peer extends Emitter {
     this._closed = false;
     this._restartTimer = null;
     this._state = 'new';
+    this._deferInitialOffer = this.polite && init.initialOfferWait > 0;
+    this._negotiationDeferred = false;
+    this._watchdogDelay = init.connectTimeout;
+    this._watchdog = null;
+    if (this._deferInitialOffer) {
+      // ...but never wait forever: an impolite side with nothing to offer would leave us unconnected.
+      this._deferTimer = setTimeout(() => this._endDeferral(), init.initialOfferWait);
+    }
     /** @type {Map<MediaStreamTrack, RTCRtpSender>} */
     this._senders = new Map();
     /** @type {Set<RTCDataChannel>} */
@@ -98,6 +110,14 @@ export class Peer extends Emitter {
 
   async _negotiate() {
     if (this._closed) return;
+    if (this._deferInitialOffer) {
+      // The polite side lets the impolite side make the first offer, so that the two do not collide
+      // while the call is set up. (A collision is handled, but Chromium's rollback of an offer whose
+      // ICE gathering is under way can leave gathering stalled.) The browser fires
+      // negotiationneeded again once the first exchange is done if we still have news.
+      this._negotiationDeferred = true;
+      return;
+    }
     try {
       this._makingOffer = true;
       await this.pc.setLocalDescription();
@@ -137,6 +157,34 @@ export class Peer extends Emitter {
     this._signal('Candidate', { candidate: payload }).catch((error) => this._fail('candidate', error));
   }
 
+  _endDeferral() {
+    clearTimeout(this._deferTimer);
+    if (!this._deferInitialOffer) return;
+    this._deferInitialOffer = false;
+    if (this._negotiationDeferred && !this._closed && this.pc.signalingState === 'stable') {
+      this._negotiationDeferred = false;
+      this._negotiate();
+    }
+  }
+
+  /**
+   * Restarts ICE when, with both descriptions in place, the connection has not come up in time:
+   * the recovery for anything that stalls ICE (lost candidates, a stalled gatherer).
+   */
+  _armWatchdog() {
+    if (this._closed || this._watchdogDelay <= 0) return;
+    clearTimeout(this._watchdog);
+    this._watchdog = setTimeout(() => {
+      this._watchdog = null;
+      const state = this.pc.connectionState;
+      if (this._closed || state === 'connected' || state === 'closed') return;
+      if (this.pc.signalingState === 'stable' && this.pc.remoteDescription && this.pc.localDescription) {
+        this.restartIce();
+      }
+      this._armWatchdog();
+    }, this._watchdogDelay);
+  }
+
   /** Handles a relayed offer or answer. Messages of one peer are handled strictly in order. */
   handleDescription(type, sdp) {
     return this._enqueue(async () => {
@@ -155,19 +203,25 @@ export class Peer extends Emitter {
         await pc.setLocalDescription();
         if (this._closed) return;
         await this._signal('Answer', { sdp: pc.localDescription.sdp });
+        // The first offer came: from now on we offer whenever we have news.
+        if (this._deferInitialOffer) this._endDeferral();
       }
+      if (pc.connectionState !== 'connected' && this._watchdog === null) this._armWatchdog();
     }, type);
   }
 
   /** Handles a relayed ICE candidate (an empty `candidate` ends the remote candidates). */
   handleCandidate(candidate) {
     return this._enqueue(async () => {
-      if (!this.pc.remoteDescription) {
-        // A candidate that overtook its description (possible across nodes): keep it for later.
-        if (!this._ignoreOffer) this._pendingCandidates.push(candidate);
+      if (!this.pc.remoteDescription || this._ignoreOffer) {
+        // Either the candidate overtook its description (possible across nodes), or it belongs to an
+        // offer we are ignoring in a collision. The polite side answers our offer with the same ICE
+        // credentials it offered with and need not gather those candidates again, so keep them: they
+        // are tried after the next remote description, and dropped if they do not fit it.
+        if (this._pendingCandidates.length < MAX_PENDING_CANDIDATES) this._pendingCandidates.push(candidate);
         return;
       }
-      await this._addCandidate(candidate);
+      await this._addCandidate(candidate, false);
     }, 'candidate');
   }
 
@@ -175,11 +229,11 @@ export class Peer extends Emitter {
     const pending = this._pendingCandidates;
     this._pendingCandidates = [];
     for (const candidate of pending) {
-      await this._addCandidate(candidate);
+      await this._addCandidate(candidate, true);
     }
   }
 
-  async _addCandidate(candidate) {
+  async _addCandidate(candidate, buffered) {
     const init = {
       candidate: candidate?.candidate ?? '',
       sdpMid: candidate?.sdpMid ?? null,
@@ -200,8 +254,8 @@ export class Peer extends Emitter {
     try {
       await this.pc.addIceCandidate(init);
     } catch (error) {
-      // Candidates of an offer we ignored fail to apply; that is expected.
-      if (!this._ignoreOffer) throw error;
+      // A kept candidate of another ICE generation does not fit the description now in place.
+      if (!buffered && !this._ignoreOffer) throw error;
     }
   }
 
@@ -227,6 +281,10 @@ export class Peer extends Emitter {
     if (this._restartTimer !== null && newState !== 'disconnected') {
       clearTimeout(this._restartTimer);
       this._restartTimer = null;
+    }
+    if (newState === 'connected' && this._watchdog !== null) {
+      clearTimeout(this._watchdog);
+      this._watchdog = null;
     }
     if (newState === 'failed') {
       this.restartIce();
@@ -311,6 +369,8 @@ export class Peer extends Emitter {
     this._closed = true;
     if (this._restartTimer !== null) clearTimeout(this._restartTimer);
     this._restartTimer = null;
+    clearTimeout(this._watchdog);
+    clearTimeout(this._deferTimer);
     const oldState = this._state;
     this._state = 'closed';
     for (const channel of this._channels) {

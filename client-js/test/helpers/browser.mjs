@@ -41,7 +41,7 @@ export function ensureOutputDir() {
  * @param {import('playwright-core').Browser} browser
  * @param {string} baseUrl e.g. http://127.0.0.1:5000
  */
-export async function openDemo(browser, baseUrl, { viewport = { width: 1100, height: 720 } } = {}) {
+export async function openDemo(browser, baseUrl, { viewport = { width: 1100, height: 720 }, query = '' } = {}) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
@@ -50,7 +50,7 @@ export async function openDemo(browser, baseUrl, { viewport = { width: 1100, hei
   page.on('console', (msg) => {
     if (msg.type() === 'error') errors.push(msg.text());
   });
-  await page.goto(`${baseUrl}/`, { waitUntil: 'load' });
+  await page.goto(`${baseUrl}/${query}`, { waitUntil: 'load' });
   await page.waitForFunction(() => window.roomsignalDemo?.client?.state === 'connected', null, { timeout: 15_000 });
   return { page, context, errors };
 }
