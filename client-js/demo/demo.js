@@ -15,7 +15,7 @@ const params = new URLSearchParams(location.search);
 const iceServers = (params.get('ice') ?? '').split(',').filter(Boolean).map((urls) => ({ urls }));
 // Numeric SDK options can be tried out from the address bar too, e.g. ?initialOfferWait=0.
 const tuning = {};
-for (const key of ['initialOfferWait', 'connectTimeout', 'iceRestartDelay', 'resumeWindow']) {
+for (const key of ['initialOfferWait', 'connectTimeout', 'iceRestartDelay', 'resumeWindow', 'logLevel']) {
   if (params.has(key) && Number.isFinite(Number(params.get(key)))) tuning[key] = Number(params.get(key));
 }
 const client = new RoomSignalClient({ iceServers, ...tuning });

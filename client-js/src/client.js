@@ -35,6 +35,7 @@ export const defaultOptions = Object.freeze({
   minReconnectDelay: 500,
   maxReconnectDelay: 10_000,
   resumeWindow: 10_000,
+  healthUrl: undefined,
   statefulReconnectBufferSize: 100_000,
   iceRestartDelay: 3_000,
   initialOfferWait: 2_000,
@@ -262,7 +263,7 @@ export class RoomSignalClient extends Emitter {
     const BaseWebSocket = o.WebSocket ?? globalThis.WebSocket;
     if (typeof BaseWebSocket === 'function') {
       httpOptions.WebSocket = o.resumeWindow > 0
-        ? createResumingWebSocket(BaseWebSocket, { windowMs: o.resumeWindow })
+        ? createResumingWebSocket(BaseWebSocket, { windowMs: o.resumeWindow, probe: this._probe() })
         : BaseWebSocket;
     }
     const conn = new HubConnectionBuilder()
@@ -302,6 +303,24 @@ export class RoomSignalClient extends Emitter {
       this._connectLoop();
     });
     return conn;
+  }
+
+  /** A probe that tells whether the server answers HTTP at all (see resuming-websocket.js). */
+  _probe() {
+    const healthUrl = this.options.healthUrl === null ? null : (this.options.healthUrl ?? new URL('/healthz', this.options.url).href);
+    if (!healthUrl || typeof globalThis.fetch !== 'function') return undefined;
+    return async () => {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), 1000);
+      try {
+        await fetch(healthUrl, { cache: 'no-store', signal: controller.signal });
+        return true;
+      } catch {
+        return false;
+      } finally {
+        clearTimeout(timer);
+      }
+    };
   }
 
   async _resolveIceServers() {

@@ -5,6 +5,10 @@
 // established connection (recognised by the `id=` token in its URL) cannot be opened, it keeps
 // retrying with a short back-off until the window closes, and only then reports the failure.
 // First connections are never retried here, so an unreachable server is reported promptly.
+// After each failed attempt an optional probe asks whether the server itself is reachable: when it
+// is and an immediate second attempt fails as well, the server no longer knows the connection (it
+// restarted, or we reached another node), so waiting longer is pointless and the failure is
+// reported at once.
 
 const CONNECTING = 0;
 const OPEN = 1;
@@ -21,12 +25,14 @@ function connectionToken(url) {
 /**
  * Makes a WebSocket class that retries reopening a resumed SignalR connection.
  * @param {typeof WebSocket} Base the platform WebSocket class
- * @param {{ windowMs: number, minDelayMs?: number, maxDelayMs?: number }} options
+ * @param {{ windowMs: number, minDelayMs?: number, maxDelayMs?: number, probe?: () => Promise<boolean> }} options
+ *   `probe` resolves true when the server answers at all (then a failed resume is final).
  */
 export function createResumingWebSocket(Base, options) {
   const windowMs = options.windowMs;
   const minDelay = options.minDelayMs ?? 250;
   const maxDelay = options.maxDelayMs ?? 1000;
+  const probe = options.probe;
   // Tokens of connections whose first socket opened; a later socket with the same token is a resume.
   const established = new Set();
 
@@ -45,6 +51,7 @@ export function createResumingWebSocket(Base, options) {
       this._delay = minDelay;
       this._binaryType = 'blob';
       this._closedByUser = false;
+      this._reachableFailures = 0;
       this._timer = null;
       this._socket = null;
       this.readyState = CONNECTING;
@@ -90,15 +97,49 @@ export function createResumingWebSocket(Base, options) {
       };
       socket.onclose = (event) => {
         if (!opened && this._willRetry()) {
-          const delay = this._delay;
-          this._delay = Math.min(maxDelay, this._delay * 2);
-          this._timer = setTimeout(() => this._open(), delay);
+          this._retryOrGiveUp(event);
           return;
         }
-        this.readyState = CLOSED;
-        if (this._token && opened === false && !this._resume) established.delete(this._token);
-        this.onclose?.(event);
+        this._finish(event);
       };
+    }
+
+    _finish(event) {
+      if (this.readyState === CLOSED) return;
+      this.readyState = CLOSED;
+      this.onclose?.(event);
+    }
+
+    _retryOrGiveUp(event) {
+      if (!probe) {
+        this._later(event);
+        return;
+      }
+      // Ask whether the server answers at all. If it does and a resume attempt made while it does
+      // fails too, the server no longer knows this connection: stop waiting.
+      this._timer = -1; // probing: an attempt is still pending, though not on a timer
+      probe().then((reachable) => reachable, () => false).then((reachable) => {
+        if (this.readyState === CLOSED || this._timer !== -1) return;
+        this._timer = null;
+        if (!reachable) {
+          this._reachableFailures = 0;
+          this._later(event);
+        } else if (++this._reachableFailures >= 2 || !this._willRetry()) {
+          this._finish(event);
+        } else {
+          this._open();
+        }
+      });
+    }
+
+    _later(event) {
+      const delay = this._delay;
+      this._delay = Math.min(maxDelay, this._delay * 2);
+      this._timer = setTimeout(() => {
+        this._timer = null;
+        if (this._willRetry()) this._open();
+        else this._finish(event);
+      }, delay);
     }
 
     _willRetry() {
@@ -117,11 +158,10 @@ export function createResumingWebSocket(Base, options) {
       if (this.readyState === CLOSED) return;
       if (this._timer !== null) {
         // Between two attempts: there is no socket to close, report the close ourselves.
-        clearTimeout(this._timer);
+        if (this._timer !== -1) clearTimeout(this._timer);
         this._timer = null;
-        this.readyState = CLOSED;
         const event = { type: 'close', code: 1000, reason: reason ?? '', wasClean: true };
-        queueMicrotask(() => this.onclose?.(event));
+        queueMicrotask(() => this._finish(event));
         return;
       }
       this.readyState = CLOSING;

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildBundles } from '../scripts/build.mjs';
 import { startServer, repoRoot } from './helpers/server.mjs';
 import {
-  chatLines, ensureOutputDir, joinRoom, launchChromium, mediaStats, openDemo, peerStates, waitConnected,
+  assertVideoFlows, chatLines, ensureOutputDir, joinRoom, launchChromium, mediaStats, openDemo, peerStates, waitConnected,
 } from './helpers/browser.mjs';
 import { uniqueRoom } from './helpers/hub.mjs';
 import { waitFor } from './helpers/wait.mjs';
@@ -20,19 +20,6 @@ async function open() {
   const demo = await openDemo(browser, server.url);
   contexts.push(demo.context);
   return demo;
-}
-
-/** Waits until every remote video on the page shows frames and its received bytes keep growing. */
-export async function assertVideoFlows(page, peerCount) {
-  const first = await waitFor(async () => {
-    const stats = await mediaStats(page);
-    const values = Object.values(stats);
-    return values.length === peerCount && values.every((s) => s.videoWidth > 0 && s.bytesReceived > 0) ? stats : false;
-  }, { timeout: 15_000, interval: 200, message: `not every one of ${peerCount} remote videos had frames` });
-  await waitFor(async () => {
-    const now = await mediaStats(page);
-    return Object.entries(first).every(([id, s]) => (now[id]?.bytesReceived ?? 0) > s.bytesReceived);
-  }, { timeout: 10_000, interval: 200, message: 'inbound video bytes stopped growing' });
 }
 
 async function sendChat(page, text) {

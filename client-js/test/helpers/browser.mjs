@@ -104,3 +104,17 @@ export function mediaStats(page) {
 export function chatLines(page) {
   return page.$$eval('#chat-log li:not(.system)', (items) => items.map((li) => li.textContent));
 }
+
+/** Waits until every remote video on the page shows frames and its received bytes keep growing. */
+export async function assertVideoFlows(page, peerCount) {
+  const first = await waitFor(async () => {
+    const stats = await mediaStats(page);
+    const values = Object.values(stats);
+    return values.length === peerCount && values.every((s) => s.videoWidth > 0 && s.bytesReceived > 0) ? stats : false;
+  }, { timeout: 15_000, interval: 200, message: `not every one of ${peerCount} remote videos had frames` });
+  await waitFor(async () => {
+    const now = await mediaStats(page);
+    return Object.entries(first).every(([id, s]) => (now[id]?.bytesReceived ?? 0) > s.bytesReceived);
+  }, { timeout: 10_000, interval: 200, message: 'inbound video bytes stopped growing' });
+}
+
