@@ -53,10 +53,27 @@ export interface RoomSignalOptions {
    * afresh. 0 leaves SignalR's single immediate attempt. Default 10000.
    */
   resumeWindow?: number;
+  /**
+   * URL probed while a resume fails: when the server answers it but refuses the resume, the
+   * connection is gone on the server and waiting is pointless. Default `/healthz` on the hub's
+   * origin; null disables the probe.
+   */
+  healthUrl?: string | null;
   /** Bytes of unacknowledged messages kept for stateful reconnect. Default 100000. */
   statefulReconnectBufferSize?: number;
   /** How long, in ms, a peer connection may stay `disconnected` before an ICE restart. Default 3000. */
   iceRestartDelay?: number;
+  /**
+   * How long, in ms, the polite side of a new peer connection waits for the other side's first
+   * offer before offering itself; keeps the two from offering at once while a call is set up.
+   * 0 disables the wait. Default 2000.
+   */
+  initialOfferWait?: number;
+  /**
+   * How long, in ms, a negotiated peer connection may take to come up before an ICE restart.
+   * 0 disables the watchdog. Default 10000.
+   */
+  connectTimeout?: number;
   /**
    * Open a small internal data channel on every peer connection so peers connect even when neither
    * side sends media or opens a channel. Default true.
@@ -77,8 +94,8 @@ export interface RoomSignalOptions {
 }
 
 /** The defaults that options are merged over. */
-export declare const defaultOptions: Readonly<Required<Omit<RoomSignalOptions, 'url' | 'rtcConfiguration' | 'transport' | 'logger' | 'WebSocket' | 'RTCPeerConnection'>>> &
-  Readonly<Pick<RoomSignalOptions, 'url' | 'rtcConfiguration' | 'transport' | 'logger' | 'WebSocket' | 'RTCPeerConnection'>>;
+export declare const defaultOptions: Readonly<Required<Omit<RoomSignalOptions, 'url' | 'rtcConfiguration' | 'transport' | 'logger' | 'WebSocket' | 'RTCPeerConnection' | 'healthUrl'>>> &
+  Readonly<Pick<RoomSignalOptions, 'url' | 'rtcConfiguration' | 'transport' | 'logger' | 'WebSocket' | 'RTCPeerConnection' | 'healthUrl'>>;
 
 /** Throws a TypeError (`room: must be 1-64 characters of A-Z a-z 0-9 _ . : -`) unless `room` is a valid room name. */
 export declare function validateRoom(room: unknown): asserts room is string;
