@@ -1,0 +1,100 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RoomSignal.Client;
+using RoomSignal.Contracts;
+
+namespace RoomSignal.Testing;
+
+/// <summary>
+/// One RoomSignal server node inside the test process: the real app (AddRoomSignal/MapRoomSignal)
+/// on real Kestrel on a dynamic 127.0.0.1 port. Start several with the same Redis to make a cluster.
+/// </summary>
+public sealed class RoomSignalNode : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private RoomSignalNode(WebApplication app, Uri baseUri)
+    {
+        _app = app;
+        BaseUri = baseUri;
+    }
+
+    /// <summary>The node's HTTP base address, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
+    public Uri BaseUri { get; }
+
+    /// <summary>The hub address, <c>ws://127.0.0.1:port/hubs/room</c>.</summary>
+    public Uri HubUri => WebSocketConnectionFactory.ToWebSocketUri(new Uri(BaseUri, RoomHubRoutes.Path));
+
+    /// <summary>The node's services.</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts a node with optional configuration overrides (keys like <c>RoomSignal:Rooms:MaxPeers</c>).</summary>
+    public static async Task<RoomSignalNode> StartAsync(
+        IReadOnlyDictionary<string, string?>? configuration = null,
+        Action<IServiceCollection>? configureServices = null,
+        CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(Program).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = "Testing",
+        });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        if (configuration is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(configuration);
+        }
+
+        builder.AddRoomSignal();
+        configureServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.MapRoomSignal();
+        await app.StartAsync(cancellationToken).Within("the RoomSignal node to start");
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new RoomSignalNode(app, new Uri(address.EndsWith('/') ? address : address + "/"));
+    }
+
+    /// <summary>A raw <see cref="HubConnection"/> to this node over our WebSocket factory (not started).</summary>
+    public HubConnection CreateHubConnection(Action<IHubConnectionBuilder>? configure = null)
+    {
+        var builder = new HubConnectionBuilder();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionFactory>(new WebSocketConnectionFactory());
+        builder.Services.AddSingleton<System.Net.EndPoint>(new Microsoft.AspNetCore.Connections.UriEndPoint(HubUri));
+        configure?.Invoke(builder);
+        return builder.Build();
+    }
+
+    /// <summary>Stops the node gracefully (as SIGTERM would), closing its connections.</summary>
+    public async Task StopAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await _app.StopAsync(cts.Token);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already stopped and disposed.
+        }
+
+        await _app.DisposeAsync();
+    }
+}
