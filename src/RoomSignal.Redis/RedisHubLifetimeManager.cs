@@ -37,6 +37,26 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
     private const string DeleteOwnerIfScript =
         "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0";
 
+    // KEYS[1] owner hash; ARGV[1] node channel prefix; ARGV[2] payload; ARGV[3..] connection ids. Publishes the
+    // payload once to each distinct owner and returns { owner or '' per id, nodes nobody listened on }.
+    private const string LookUpAndPublishScript = """
+        local owners, published, gone = {}, {}, {}
+        for i = 3, #ARGV do
+          local owner = redis.call('HGET', KEYS[1], ARGV[i])
+          if owner then
+            owners[#owners + 1] = owner
+            if published[owner] == nil then
+              local receivers = redis.call('PUBLISH', ARGV[1] .. owner, ARGV[2])
+              published[owner] = receivers
+              if receivers == 0 then gone[#gone + 1] = owner end
+            end
+          else
+            owners[#owners + 1] = ''
+          end
+        end
+        return { owners, gone }
+        """;
+
     private static readonly string HubName = typeof(THub).FullName ?? typeof(THub).Name;
 
     private readonly IRedisConnection _redis;
@@ -48,6 +68,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
     private readonly RedisChannel _allChannel;
     private readonly RedisChannel _nodeChannel;
     private readonly RedisKey _ownersKey;
+    private readonly string _nodeChannelPrefix;
     private readonly Action<RedisChannel, RedisValue> _onMessage;
 
     private readonly ConcurrentDictionary<string, LocalConnection> _connections = new(StringComparer.Ordinal);
@@ -94,6 +115,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         _allChannel = Channel(_keys.BackplaneAll(HubName));
         _nodeChannel = Channel(_keys.BackplaneNode(HubName, NodeId));
         _ownersKey = _keys.BackplaneOwners(HubName);
+        _nodeChannelPrefix = _keys.BackplaneNode(HubName, string.Empty);
         _onMessage = OnMessage;
         _owners = new ConnectionOwnerCache(_options.OwnerCacheSize);
         _locks = new SemaphoreSlim[LockStripes];
@@ -188,15 +210,15 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             return;
         }
 
-        var owner = await FindOwnerAsync(connectionId, cancellationToken).ConfigureAwait(false);
-        if (owner is null)
-        {
-            RedisBackplaneLog.NoSuchConnection(_logger, connectionId);
-            return;
-        }
-
         var messages = Serialize(methodName, args);
-        await PublishToNodeAsync(owner, [connectionId], messages, cancellationToken).ConfigureAwait(false);
+        if (_owners.TryGet(connectionId, out var owner))
+        {
+            await PublishToNodeAsync(owner, [connectionId], messages, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await LookUpAndPublishAsync([connectionId], messages, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <inheritdoc/>
@@ -228,12 +250,44 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         }
 
         var messages = Serialize(methodName, args);
-        var localWrite = locals is null ? Task.CompletedTask : WriteAsync(locals, new SerializedHubMessage(messages), [], cancellationToken);
-        var owners = await FindOwnersAsync(remotes, cancellationToken).ConfigureAwait(false);
-        var publishes = owners
-            .GroupBy(pair => pair.Value, pair => pair.Key, StringComparer.Ordinal)
-            .Select(byNode => PublishToNodeAsync(byNode.Key, [.. byNode], messages, cancellationToken));
-        await Task.WhenAll(publishes.Append(localWrite)).ConfigureAwait(false);
+        var tasks = new List<Task>();
+        if (locals is not null)
+        {
+            tasks.Add(WriteAsync(locals, new SerializedHubMessage(messages), [], cancellationToken));
+        }
+
+        // Known owners: one publish per node. Unknown ones: one script that looks them up and publishes.
+        Dictionary<string, List<string>>? byNode = null;
+        List<string>? misses = null;
+        foreach (var id in remotes)
+        {
+            if (_owners.TryGet(id, out var owner))
+            {
+                byNode ??= new Dictionary<string, List<string>>(StringComparer.Ordinal);
+                if (!byNode.TryGetValue(owner, out var ids))
+                {
+                    byNode[owner] = ids = [];
+                }
+
+                ids.Add(id);
+            }
+            else
+            {
+                (misses ??= []).Add(id);
+            }
+        }
+
+        if (byNode is not null)
+        {
+            tasks.AddRange(byNode.Select(pair => PublishToNodeAsync(pair.Key, pair.Value, messages, cancellationToken)));
+        }
+
+        if (misses is not null)
+        {
+            tasks.Add(LookUpAndPublishAsync(misses, messages, cancellationToken));
+        }
+
+        await Task.WhenAll(tasks).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -766,41 +820,44 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         return owner;
     }
 
-    private async Task<List<KeyValuePair<string, string>>> FindOwnersAsync(List<string> connectionIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends to connections whose owner this node does not know yet, in one round trip: a script looks each owner up
+    /// in the owner hash and publishes the message once to every owning node (a node delivers only to the targets it
+    /// holds). The owners it found are cached, so the next message is a plain publish.
+    /// </summary>
+    private async Task LookUpAndPublishAsync(IReadOnlyList<string> connectionIds, SerializedMessage[] messages, CancellationToken cancellationToken)
     {
-        var found = new List<KeyValuePair<string, string>>(connectionIds.Count);
-        List<string>? misses = null;
-        foreach (var id in connectionIds)
+        var payload = BackplaneCodec.Encode(new BackplaneInvocation(NodeId, InvocationScope.Connections, connectionIds, [], messages));
+        var values = new RedisValue[connectionIds.Count + 2];
+        values[0] = _nodeChannelPrefix;
+        values[1] = payload;
+        for (var i = 0; i < connectionIds.Count; i++)
         {
-            if (_owners.TryGet(id, out var owner))
+            values[i + 2] = connectionIds[i];
+        }
+
+        var result = await CallRedisAsync(r => r.Database.ScriptEvaluateAsync(LookUpAndPublishScript, [_ownersKey], values), "a send to a connection", cancellationToken).ConfigureAwait(false);
+        var parts = (RedisResult[])result!;
+        var owners = (RedisResult[])parts[0]!;
+        var gone = ((RedisResult[])parts[1]!).Select(r => (string)r!).ToHashSet(StringComparer.Ordinal);
+        for (var i = 0; i < connectionIds.Count && i < owners.Length; i++)
+        {
+            var owner = (string?)owners[i];
+            if (string.IsNullOrEmpty(owner) || owner == NodeId)
             {
-                found.Add(new(id, owner));
+                // Not registered, or registered here but already gone.
+                RedisBackplaneLog.NoSuchConnection(_logger, connectionIds[i]);
             }
-            else
+            else if (!gone.Contains(owner))
             {
-                (misses ??= []).Add(id);
+                _owners.Set(connectionIds[i], owner);
             }
         }
 
-        if (misses is not null)
+        foreach (var node in gone)
         {
-            var fields = misses.Select(id => (RedisValue)id).ToArray();
-            var owners = await CallRedisAsync(r => r.Database.HashGetAsync(_ownersKey, fields), "looking up connections", cancellationToken).ConfigureAwait(false);
-            for (var i = 0; i < misses.Count; i++)
-            {
-                var owner = (string?)owners[i];
-                if (owner is null || owner == NodeId)
-                {
-                    RedisBackplaneLog.NoSuchConnection(_logger, misses[i]);
-                    continue;
-                }
-
-                _owners.Set(misses[i], owner);
-                found.Add(new(misses[i], owner));
-            }
+            ForgetNode(node, [.. connectionIds.Where((_, i) => i < owners.Length && (string?)owners[i] == node)]);
         }
-
-        return found;
     }
 
     private SerializedMessage[] Serialize(string methodName, object?[] args)
