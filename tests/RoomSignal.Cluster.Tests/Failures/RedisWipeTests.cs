@@ -82,4 +82,57 @@ public sealed class RedisWipeTests
         await b.OfferAsync(late.Id, room);
         await Eventually.UntilAsync(() => late.Offers.Any(o => o.From == b.Id), "the offer across nodes after FLUSHALL");
     }
+
+    [Fact]
+    public async Task ANodeStartedWhileRedisIsDownServesRoomsOnceRedisAnswers()
+    {
+        await using var redis = await RedisServer.StartOwnedAsync();
+        var prefix = TestCluster.UniquePrefix();
+        await using var nodeA = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
+        await redis.KillAsync();
+        await using var nodeB = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
+        await redis.RestartAsync();
+
+        // As a load balancer would, send clients only once the node says it is ready.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    using var response = await http.GetAsync(new Uri(nodeB.BaseUri, "readyz"));
+                    return response.IsSuccessStatusCode;
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    return false;
+                }
+            },
+            "the node that started without Redis to become ready",
+            RecoveryDeadline);
+        await using var a = await Peer.ConnectAsync(nodeA);
+        await using var b = await Peer.ConnectAsync(nodeB);
+        var room = TestCluster.UniqueRoom("late-redis");
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    await b.JoinAsync(room);
+                    return true;
+                }
+                catch (Microsoft.AspNetCore.SignalR.HubException)
+                {
+                    return false;
+                }
+            },
+            "a join on the node that started without Redis",
+            RecoveryDeadline);
+        var joined = await a.JoinAsync(room);
+
+        Assert.Equal([b.Id], joined.Peers.Select(p => p.Id));
+        await b.WaitForJoinedAsync(a.Id, room);
+        await a.OfferAsync(b.Id, room);
+        await Eventually.UntilAsync(() => b.Offers.Count == 1, "the offer to the node that started without Redis");
+    }
 }

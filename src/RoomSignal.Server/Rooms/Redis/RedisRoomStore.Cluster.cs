@@ -221,36 +221,47 @@ internal sealed partial class RedisRoomStore
         return true;
     }
 
+    /// <summary>
+    /// Removes (and reports) what Redis holds for this node's connections beyond what the node knows: connections
+    /// that are gone, and rooms a live connection has left, whose removal failed while Redis was unreachable.
+    /// </summary>
     private async Task RemoveGhostsAsync(CancellationToken cancellationToken)
     {
         var db = await DatabaseAsync(cancellationToken);
         var known = await db.SetMembersAsync(_keys.NodeConnections(_nodeId));
-        foreach (var value in known)
+        foreach (var batch in known.Chunk(RedisBatchSize))
         {
-            var connectionId = (string)value!;
+            cancellationToken.ThrowIfCancellationRequested();
+            await Task.WhenAll(batch.Select(value => RemoveGhostsOfAsync(db, (string)value!)));
+        }
+    }
+
+    private async Task RemoveGhostsOfAsync(IDatabase db, string connectionId)
+    {
+        var rooms = await db.SetMembersAsync(_keys.ConnectionRooms(connectionId));
+        if (rooms.Length == 0)
+        {
+            await db.SetRemoveAsync(_keys.NodeConnections(_nodeId), connectionId);
+            return;
+        }
+
+        foreach (var roomValue in rooms)
+        {
+            var room = (string)roomValue!;
             lock (_gate)
             {
-                if (_connections.ContainsKey(connectionId))
+                if (_connections.TryGetValue(connectionId, out var connection)
+                    && (connection.JoinsInFlight > 0 || connection.Rooms.Contains(room)))
                 {
                     continue;
                 }
             }
 
-            var rooms = await db.SetMembersAsync(_keys.ConnectionRooms(connectionId));
-            if (rooms.Length == 0)
+            var outcome = await RunLeaveAsync(room, connectionId, _nodeId, onlyIfDead: false);
+            if (outcome.Removed == 1)
             {
-                await db.SetRemoveAsync(_keys.NodeConnections(_nodeId), connectionId);
-                continue;
-            }
-
-            foreach (var room in rooms)
-            {
-                var outcome = await RunLeaveAsync((string)room!, connectionId, _nodeId, onlyIfDead: false);
-                if (outcome.Removed == 1)
-                {
-                    RedisRoomStoreLog.GhostRemoved(_logger, connectionId, (string)room!);
-                    await _notifier.NotifyExitAsync(connectionId, (string)room!, outcome.RemainingIds(connectionId));
-                }
+                RedisRoomStoreLog.GhostRemoved(_logger, connectionId, room);
+                await _notifier.NotifyExitAsync(connectionId, room, outcome.RemainingIds(connectionId));
             }
         }
     }

@@ -73,7 +73,14 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
             throw new HubException("room: the server is shutting down; connect again to join");
         }
 
-        await EnsureSubscribedAsync(cancellationToken);
+        try
+        {
+            await EnsureSubscribedAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw Unavailable(ex, "room", connectionId);
+        }
 
         LocalConnection connection;
         CachedRoom cached;
@@ -92,6 +99,10 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
         try
         {
             outcome = await RunJoinAsync(room, connectionId, capacity);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw Unavailable(ex, "room", connectionId);
         }
         finally
         {
@@ -168,12 +179,16 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            if (wasLocalMember)
+            if (!wasLocalMember)
             {
-                ReconcileNeeded = true;
+                throw Unavailable(ex, "room", connectionId);
             }
 
-            throw;
+            // It has left as far as this node is concerned; the next successful heartbeat removes what Redis
+            // still holds and tells the room then.
+            ReconcileNeeded = true;
+            RedisRoomStoreLog.LeaveFailed(_logger, ex, connectionId);
+            return [];
         }
 
         if (!wasLocalMember && outcome.Removed != 1)
@@ -228,8 +243,22 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
         }
 
         // Not in the local copy: maybe a peer on another node whose join has not reached us yet.
-        var db = await DatabaseAsync(cancellationToken);
-        return await db.HashExistsAsync(_keys.RoomMembers(room), secondConnectionId);
+        try
+        {
+            var db = await DatabaseAsync(cancellationToken);
+            return await db.HashExistsAsync(_keys.RoomMembers(room), secondConnectionId);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw Unavailable(ex, "to", firstConnectionId);
+        }
+    }
+
+    /// <summary>A Redis failure as the caller sees it: a specific error naming the field, the details in the log.</summary>
+    private HubException Unavailable(Exception exception, string field, string connectionId)
+    {
+        RedisRoomStoreLog.Unavailable(_logger, exception, connectionId);
+        return new HubException($"{field}: room membership is unavailable while the service cannot reach Redis; try again shortly");
     }
 
     public async ValueTask DisposeAsync()
@@ -409,6 +438,11 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
             lock (_gate)
             {
                 var last = _lastSequence;
+                if (sequence == last)
+                {
+                    return; // the same message twice (a handler registered again after a failed subscribe)
+                }
+
                 _lastSequence = sequence;
                 gap = last != 0 && sequence != last + 1;
                 backwards = last != 0 && sequence <= last;

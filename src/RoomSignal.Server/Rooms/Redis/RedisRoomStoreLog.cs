@@ -28,6 +28,10 @@ internal static partial class RedisRoomStoreLog
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Could not send exit of {ConnectionId} to room {Room}")]
     public static partial void ExitNotifyFailed(ILogger logger, Exception exception, string connectionId, string room);
+
+    // Debug: during an outage every call fails; the cluster service reports the outage once at Error.
+    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "Refused a room operation of {ConnectionId}: Redis is unreachable")]
+    public static partial void Unavailable(ILogger logger, Exception exception, string connectionId);
 }
 
 internal static partial class RoomClusterLog
