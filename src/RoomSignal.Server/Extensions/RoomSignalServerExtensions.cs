@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using RoomSignal.Contracts;
 using RoomSignal.Server;
 using RoomSignal.Server.Hubs;
 using RoomSignal.Server.Rooms;
+using RoomSignal.Server.Validation;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -38,7 +40,9 @@ public static class RoomSignalServerExtensions
         {
             o.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
             o.EnableDetailedErrors = false;
+            o.AddFilter<ValidationHubFilter>();
         });
+        services.AddRoomSignalValidation();
 
         services.AddSingleton<IRoomStore, InMemoryRoomStore>();
         services.AddHealthChecks();
