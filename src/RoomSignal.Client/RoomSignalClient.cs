@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using RoomSignal.Client.Internal;
 using RoomSignal.Contracts;
 
 namespace RoomSignal.Client;
@@ -163,8 +164,17 @@ public sealed class RoomSignalClient : IAsyncDisposable
     /// <exception cref="HubException">The server refused: a bad room name, or the room is full.</exception>
     public async Task<RoomJoined> JoinAsync(string room, CancellationToken cancellationToken = default)
     {
-        var joined = await _connection.InvokeAsync<RoomJoined>(nameof(IRoomHub.CreateAndJoinRoom), new JoinRoomRequest(room), cancellationToken)
-            .ConfigureAwait(false);
+        RoomJoined joined;
+        try
+        {
+            joined = await _connection.InvokeAsync<RoomJoined>(nameof(IRoomHub.CreateAndJoinRoom), new JoinRoomRequest(room), cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (HubException ex) when (ServerErrors.TryUnwrap(ex, out var unwrapped))
+        {
+            throw unwrapped;
+        }
+
         Volatile.Write(ref _connectionId, joined.Id);
         lock (_gate)
         {
@@ -186,7 +196,7 @@ public sealed class RoomSignalClient : IAsyncDisposable
             _rooms.Remove(room);
         }
 
-        await _connection.InvokeAsync(nameof(IRoomHub.Exit), new ExitRoomRequest(room), cancellationToken).ConfigureAwait(false);
+        await InvokeAsync(nameof(IRoomHub.Exit), new ExitRoomRequest(room), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Sends an SDP offer to <paramref name="to"/>, a member of <paramref name="room"/> as this client is.</summary>
@@ -196,7 +206,7 @@ public sealed class RoomSignalClient : IAsyncDisposable
     /// <param name="cancellationToken">Stops waiting for the answer.</param>
     /// <exception cref="HubException">The server refused: a bad argument, or sender and target do not share the room.</exception>
     public Task SendOfferAsync(string to, string room, string sdp, CancellationToken cancellationToken = default)
-        => _connection.InvokeAsync(nameof(IRoomHub.Offer), new SdpRequest(to, room, sdp), cancellationToken);
+        => InvokeAsync(nameof(IRoomHub.Offer), new SdpRequest(to, room, sdp), cancellationToken);
 
     /// <summary>Sends an SDP answer to <paramref name="to"/>, a member of <paramref name="room"/> as this client is.</summary>
     /// <param name="to">The target's connection id.</param>
@@ -205,7 +215,7 @@ public sealed class RoomSignalClient : IAsyncDisposable
     /// <param name="cancellationToken">Stops waiting for the answer.</param>
     /// <exception cref="HubException">The server refused: a bad argument, or sender and target do not share the room.</exception>
     public Task SendAnswerAsync(string to, string room, string sdp, CancellationToken cancellationToken = default)
-        => _connection.InvokeAsync(nameof(IRoomHub.Answer), new SdpRequest(to, room, sdp), cancellationToken);
+        => InvokeAsync(nameof(IRoomHub.Answer), new SdpRequest(to, room, sdp), cancellationToken);
 
     /// <summary>Sends an ICE candidate to <paramref name="to"/>, a member of <paramref name="room"/> as this client is.</summary>
     /// <param name="to">The target's connection id.</param>
@@ -214,7 +224,7 @@ public sealed class RoomSignalClient : IAsyncDisposable
     /// <param name="cancellationToken">Stops waiting for the answer.</param>
     /// <exception cref="HubException">The server refused: a bad argument, or sender and target do not share the room.</exception>
     public Task SendCandidateAsync(string to, string room, IceCandidate candidate, CancellationToken cancellationToken = default)
-        => _connection.InvokeAsync(nameof(IRoomHub.Candidate), new CandidateRequest(to, room, candidate), cancellationToken);
+        => InvokeAsync(nameof(IRoomHub.Candidate), new CandidateRequest(to, room, candidate), cancellationToken);
 
     /// <summary>
     /// Stops listening and, when the client built the connection itself, closes and disposes it.
@@ -259,6 +269,18 @@ public sealed class RoomSignalClient : IAsyncDisposable
 
         options.ConfigureConnection?.Invoke(builder);
         return builder.Build();
+    }
+
+    private async Task InvokeAsync(string method, object request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _connection.InvokeAsync(method, request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HubException ex) when (ServerErrors.TryUnwrap(ex, out var unwrapped))
+        {
+            throw unwrapped;
+        }
     }
 
     private void Subscribe<T>(string target, Func<T, Task> handler)

@@ -43,6 +43,9 @@ public static class RoomSignalServerExtensions
             o.AddFilter<ValidationHubFilter>();
         });
         services.AddRoomSignalValidation();
+        // SignalR logs every HubException a hub method throws as an error with a stack trace, so each refused
+        // invocation (bad input, full room) would flood the log. ValidationHubFilter logs the unexpected failures itself.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical);
 
         services.AddSingleton<IRoomStore, InMemoryRoomStore>();
         services.AddHealthChecks();
