@@ -35,6 +35,9 @@ public sealed class RoomSignalClient : IAsyncDisposable
     private readonly List<IDisposable> _subscriptions = [];
     private readonly Lock _gate = new();
     private readonly HashSet<string> _rooms = new(StringComparer.Ordinal);
+    // SignalR raises Reconnecting and Reconnected as separate fire-and-forget work items, so in a busy process the
+    // second could run first. Each Reconnecting handler releases this once; each Reconnected handler waits for it.
+    private readonly SemaphoreSlim _reconnectingHandled = new(0);
     private string? _connectionId;
     private int _disposed;
 
@@ -249,6 +252,7 @@ public sealed class RoomSignalClient : IAsyncDisposable
         {
             await _connection.DisposeAsync().ConfigureAwait(false);
         }
+
     }
 
     private static HubConnection BuildConnection(RoomSignalClientOptions options)
@@ -297,12 +301,21 @@ public sealed class RoomSignalClient : IAsyncDisposable
 
     private async Task OnReconnectingAsync(Exception? exception)
     {
-        Volatile.Write(ref _connectionId, null);
-        await RaiseAsync(Reconnecting, exception).ConfigureAwait(false);
+        try
+        {
+            Volatile.Write(ref _connectionId, null);
+            await RaiseAsync(Reconnecting, exception).ConfigureAwait(false);
+        }
+        finally
+        {
+            _reconnectingHandled.Release();
+        }
     }
 
     private async Task OnReconnectedAsync(string? transportConnectionId)
     {
+        await _reconnectingHandled.WaitAsync().ConfigureAwait(false);
+
         // SignalR does not await this handler on its receive loop, so invoking the hub from here is safe.
         await RaiseAsync(Reconnected, transportConnectionId).ConfigureAwait(false);
 
@@ -341,6 +354,12 @@ public sealed class RoomSignalClient : IAsyncDisposable
 
     private async Task OnClosedAsync(Exception? exception)
     {
+        // A reconnect cycle that gave up leaves its Reconnecting signal unconsumed; drop it so that the next
+        // cycle's Reconnected waits for its own Reconnecting.
+        while (_reconnectingHandled.Wait(0))
+        {
+        }
+
         Volatile.Write(ref _connectionId, null);
         lock (_gate)
         {
