@@ -83,7 +83,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
         await using var roamer = await TestPeer.ConnectAsync(node, o =>
         {
             o.AutomaticReconnect = true;
-            o.ReconnectDelays = [TimeSpan.FromSeconds(2)];
+            o.ReconnectDelays = [TimeSpan.Zero];
             o.ConfigureConnection = b => b.Services.AddSingleton<IConnectionFactory>(network);
         });
         var rejoined = new TaskCompletionSource<RoomsRejoinedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -97,9 +97,11 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
         var oldId = (await roamer.JoinAsync(room)).Id;
         await stayer.JoinAsync(room);
 
+        network.Hold();
         network.Drop();
         await stayer.WaitForAsync<PeerExited>(RoomClientEvents.Exit, e => e.From == oldId, "the server to drop the roamer");
         await newcomer.JoinAsync(room);
+        network.Restore();
         var result = await rejoined.Task.Within("the rejoin attempt");
 
         Assert.Empty(result.Rejoined);
