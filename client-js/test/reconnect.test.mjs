@@ -1,0 +1,130 @@
+// Reconnects: SignalR stateful reconnect keeps the connection (same id, same rooms, no lost
+// messages) across a short network drop, and a client whose server restarted reconnects afresh
+// and rejoins its rooms.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { buildBundles } from '../scripts/build.mjs';
+import { startServer, freePort } from './helpers/server.mjs';
+import { startProxy } from './helpers/proxy.mjs';
+import { connectClient, uniqueRoom } from './helpers/hub.mjs';
+import { assertVideoFlows, joinRoom, launchChromium, openDemo, peerStates, waitConnected } from './helpers/browser.mjs';
+import { sleep } from './helpers/wait.mjs';
+
+let server;
+let proxy;
+let browser;
+const cleanups = [];
+
+before(async () => {
+  await buildBundles();
+  server = await startServer({ name: 'reconnect server' });
+  proxy = await startProxy(server.port);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  await browser?.close().catch(() => {});
+  await proxy?.close();
+  await server?.stop();
+});
+
+describe('stateful reconnect with the official client', () => {
+  it('a connection whose socket dies resumes with the same id and rooms, and no message is lost either way', async () => {
+    const room = uniqueRoom('resume');
+    const a = await connectClient(`${proxy.url}/hubs/room`, { stateful: true, reconnect: true });
+    const b = await connectClient(server.hubUrl, { stateful: true });
+    cleanups.push(() => a.stop(), () => b.stop());
+    await a.join(room);
+    await b.join(room);
+    const idBefore = a.id;
+
+    // The network goes quiet: whatever is sent now is lost on the wire...
+    proxy.blackhole();
+    await b.invoke('Offer', { to: a.id, room, sdp: 'sent while a was unreachable' });
+    const fromA = a.invoke('Offer', { to: b.id, room, sdp: 'sent by a while unreachable' });
+    await sleep(300);
+    // ...then the connection breaks, and the client reopens it.
+    proxy.cut();
+
+    assert.equal((await a.next('offer', (m) => m.sdp === 'sent while a was unreachable', 10_000)).from, b.id);
+    assert.equal((await b.next('offer', (m) => m.sdp === 'sent by a while unreachable', 10_000)).from, idBefore);
+    await fromA;
+    assert.equal(a.id, idBefore, 'same connection id');
+    assert.equal(a.reconnecting, 0, 'no reconnect with a new connection was needed');
+    await b.invoke('Answer', { to: a.id, room, sdp: 'after the drop' });
+    await a.next('answer', (m) => m.sdp === 'after the drop');
+    assert.equal(a.received('offer', (m) => m.sdp === 'sent while a was unreachable').length, 1, 'delivered exactly once');
+    assert.equal(b.received('offer', (m) => m.sdp === 'sent by a while unreachable').length, 1, 'delivered exactly once');
+    assert.equal(b.received('exit').length, 0, 'the room never heard that a left');
+  });
+});
+
+describe('the SDK in Chromium', () => {
+  it('a network drop of a few seconds keeps the id, the room and the call, and loses no signaling', async () => {
+    const room = uniqueRoom('drop');
+    // Page a reaches the server only through the proxy; b and c directly.
+    const a = await openDemo(browser, proxy.url);
+    const b = await openDemo(browser, server.url);
+    cleanups.push(() => a.context.close(), () => b.context.close());
+    await joinRoom(a.page, room);
+    await joinRoom(b.page, room);
+    await Promise.all([waitConnected(a.page, 1), waitConnected(b.page, 1)]);
+    const idBefore = await a.page.evaluate(() => window.roomsignalDemo.client.id);
+    await a.page.evaluate(() => {
+      window.seen = { states: [], peerLeft: 0 };
+      const { client } = window.roomsignalDemo;
+      client.on('state', ({ newState }) => window.seen.states.push(newState));
+      client.on('peerLeft', () => window.seen.peerLeft++);
+    });
+
+    // Down for three seconds: open connections reset, new ones refused.
+    proxy.refuse(true);
+    proxy.cut();
+    // Meanwhile a third member joins: its `joined` and its offer to a wait on the server for a.
+    const c = await openDemo(browser, server.url);
+    cleanups.push(() => c.context.close());
+    await joinRoom(c.page, room);
+    await sleep(3_000);
+    proxy.refuse(false);
+
+    await Promise.all([waitConnected(a.page, 2, 30_000), waitConnected(b.page, 2), waitConnected(c.page, 2, 30_000)]);
+    await assertVideoFlows(a.page, 2);
+    assert.equal(await a.page.evaluate(() => window.roomsignalDemo.client.id), idBefore, 'same connection id after the drop');
+    const seen = await a.page.evaluate(() => window.seen);
+    assert.deepEqual(seen, { states: [], peerLeft: 0 }, 'the client never left the connected state and kept its peers');
+    const bSeesA = (await peerStates(b.page)).find((p) => p.id === idBefore);
+    assert.equal(bSeesA?.pc, 'connected', 'b kept its call with a');
+    for (const p of [a, b, c]) await p.context.close();
+  });
+
+  it('after a server restart the client reconnects with a new id, rejoins its rooms and the call resumes', async () => {
+    const port = await freePort();
+    let node = await startServer({ name: 'restarting server', port });
+    cleanups.push(() => node.stop());
+    const room = uniqueRoom('restart');
+    const a = await openDemo(browser, node.url);
+    const b = await openDemo(browser, node.url);
+    cleanups.push(() => a.context.close(), () => b.context.close());
+    await joinRoom(a.page, room);
+    await joinRoom(b.page, room);
+    await Promise.all([waitConnected(a.page, 1), waitConnected(b.page, 1)]);
+    const ids = await Promise.all([a, b].map((p) => p.page.evaluate(() => window.roomsignalDemo.client.id)));
+
+    await node.stop();
+    node = await startServer({ name: 'restarted server', port });
+
+    const newIds = await Promise.all([a, b].map((p) => p.page.waitForFunction(
+      (old) => { const { client } = window.roomsignalDemo; return client.state === 'connected' && client.id !== old && client.id; },
+      ids[[a, b].indexOf(p)], { timeout: 30_000 },
+    ).then((h) => h.jsonValue())));
+    assert.notEqual(newIds[0], ids[0]);
+    assert.notEqual(newIds[1], ids[1]);
+    const [aPeers] = await Promise.all([waitConnected(a.page, 1, 30_000), waitConnected(b.page, 1, 30_000)]);
+    assert.equal(aPeers[0].id, newIds[1], 'a is in a call with b\'s new connection');
+    await assertVideoFlows(a.page, 1);
+    assert.deepEqual(await a.page.evaluate(() => window.roomsignalDemo.client.rooms), [room]);
+    for (const p of [a, b]) await p.context.close();
+    await node.stop();
+  });
+});
