@@ -39,6 +39,15 @@ public sealed class OperationsTests(NodeFixture fixture) : IClassFixture<NodeFix
     }
 
     [Fact]
+    public async Task ANonNumericMaxPeersStopsTheNodeFromStartingWithAMessageNamingTheKey()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => RoomSignalNode.StartAsync(new Dictionary<string, string?> { ["RoomSignal:Rooms:MaxPeers"] = "sixteen" }));
+
+        Assert.Contains("RoomSignal:Rooms:MaxPeers", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AMessageOver128KiBClosesThatConnectionOnly()
     {
         var room = RoomNames.Unique("big");
