@@ -75,6 +75,37 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     }
 
     [Fact]
+    public async Task WhenTheServerRestartsOnTheSameAddressTheClientReconnectsAndRejoinsItsRooms()
+    {
+        var room = RoomNames.Unique("restart");
+        var address = new Dictionary<string, string?> { ["urls"] = $"http://127.0.0.1:{RedisServer.FreePort()}" };
+        var before = await RoomSignalNode.StartAsync(address);
+        await using var roamer = await TestPeer.ConnectAsync(before, o =>
+        {
+            o.AutomaticReconnect = true;
+            o.ReconnectDelays = [TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)];
+        });
+        var rejoined = new TaskCompletionSource<RoomsRejoinedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        roamer.Client.RoomsRejoined += e =>
+        {
+            rejoined.TrySetResult(e);
+            return Task.CompletedTask;
+        };
+        var oldId = (await roamer.JoinAsync(room)).Id;
+
+        await before.DisposeAsync();
+        await using var after = await RoomSignalNode.StartAsync(address);
+        var result = await rejoined.Task.Within("the client to find the restarted server and rejoin");
+
+        var back = Assert.Single(result.Rejoined);
+        Assert.Equal(room, back.Room);
+        Assert.Empty(back.Peers);
+        Assert.NotEqual(oldId, back.Id);
+        await using var newcomer = await TestPeer.ConnectAsync(after);
+        Assert.Equal([back.Id], (await newcomer.JoinAsync(room)).Peers.Select(p => p.Id));
+    }
+
+    [Fact]
     public async Task ARoomThatFilledUpDuringTheOutageIsReportedAsFailedAndForgotten()
     {
         await using var node = await RoomSignalNode.StartAsync(new Dictionary<string, string?> { ["RoomSignal:Rooms:MaxPeers"] = "2" });
