@@ -204,6 +204,22 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     }
 
     [Fact]
+    public async Task TheClientAlsoReceivesEventsSentWithLowerCaseNames()
+    {
+        var room = RoomNames.Unique("lower");
+        await using var peer = await TestPeer.ConnectAsync(Node);
+        var id = (await peer.JoinAsync(room)).Id;
+        var hub = Node.Services.GetRequiredService<IHubContext<RoomSignal.Server.Hubs.RoomHub>>();
+
+        // The contract spells the events in lower case; our server sends "Offer", another might send "offer".
+        await hub.Clients.Client(id).SendAsync("offer", new SdpMessage("someone", id, room, "v=0 lower")).Within("a lower-case offer");
+        await hub.Clients.Client(id).SendAsync("exit", new PeerExited("someone", room)).Within("a lower-case exit");
+
+        Assert.Equal("v=0 lower", (await peer.WaitForAsync<SdpMessage>(RoomClientEvents.Offer)).Sdp);
+        Assert.Equal(new PeerExited("someone", room), await peer.WaitForAsync<PeerExited>(RoomClientEvents.Exit));
+    }
+
+    [Fact]
     public void OptionsWithoutAHubUrlAreRejectedUpFront()
     {
         var error = Assert.Throws<ArgumentException>(() => new RoomSignalClient(new RoomSignalClientOptions()));
