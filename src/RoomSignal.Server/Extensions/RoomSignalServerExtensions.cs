@@ -36,7 +36,7 @@ public static class RoomSignalServerExtensions
 
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
 
-        services.AddSignalR(o =>
+        var signalR = services.AddSignalR(o =>
         {
             o.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
             o.EnableDetailedErrors = false;
@@ -46,6 +46,13 @@ public static class RoomSignalServerExtensions
         // SignalR logs every HubException a hub method throws as an error with a stack trace, so each refused
         // invocation (bad input, full room) would flood the log. ValidationHubFilter logs the unexpected failures itself.
         builder.Logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical);
+
+        // Scale out: with a Redis configured, every node shares one hub through our Redis backplane
+        // (and /readyz reports 503 while Redis is unreachable); without one, the default in-memory manager.
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignal.Redis.RoomSignalRedisOptions.SectionName}:Configuration"]))
+        {
+            signalR.AddRoomSignalRedis();
+        }
 
         services.AddSingleton<IRoomStore, InMemoryRoomStore>();
         services.AddHealthChecks();

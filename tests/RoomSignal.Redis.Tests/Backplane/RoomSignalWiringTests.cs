@@ -1,0 +1,67 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using RoomSignal.Contracts;
+using RoomSignal.Server.Hubs;
+using RoomSignal.Testing;
+
+namespace RoomSignal.Redis.Tests.Backplane;
+
+/// <summary>The RoomSignal server picks the backplane from configuration and relays through it.</summary>
+public sealed class RoomSignalWiringTests
+{
+    private static Dictionary<string, string?> RedisSettings(RedisServer redis, string prefix) => new()
+    {
+        ["RoomSignal:Redis:Configuration"] = redis.Configuration,
+        ["RoomSignal:Redis:Prefix"] = prefix,
+    };
+
+    [Fact]
+    public async Task AnOfferFromNodeAReachesAConnectionOnNodeBThroughTheBackplane()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var settings = RedisSettings(redis, "w" + Guid.NewGuid().ToString("N")[..10]);
+        await using var nodeA = await RoomSignalNode.StartAsync(settings);
+        await using var nodeB = await RoomSignalNode.StartAsync(settings);
+        Assert.IsType<RedisHubLifetimeManager<RoomHub>>(nodeA.Services.GetRequiredService<HubLifetimeManager<RoomHub>>());
+
+        await using var b = nodeB.CreateHubConnection();
+        var offers = new TaskCompletionSource<SdpMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        b.On<SdpMessage>(RoomClientEvents.Offer, m => offers.TrySetResult(m));
+        await b.StartAsync().Within("b to connect to node B");
+        var room = "wiring-" + Guid.NewGuid().ToString("N")[..8];
+        var joined = await b.InvokeAsync<RoomJoined>(nameof(IRoomHub.CreateAndJoinRoom), new JoinRoomRequest(room)).Within("b to join");
+
+        var hub = nodeA.Services.GetRequiredService<IHubContext<RoomHub, IRoomClient>>();
+        var sent = new SdpMessage("peer-on-a", joined.Id, room, "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n");
+        await hub.Clients.Client(joined.Id).Offer(sent).Within("node A to send the offer");
+
+        var received = await offers.Task.Within("b to receive the offer from node A");
+        Assert.Equal(sent, received);
+    }
+
+    [Fact]
+    public async Task WithoutRedisConfiguredTheServerKeepsTheDefaultManagerAndIsReady()
+    {
+        await using var node = await RoomSignalNode.StartAsync();
+
+        Assert.IsType<DefaultHubLifetimeManager<RoomHub>>(node.Services.GetRequiredService<HubLifetimeManager<RoomHub>>());
+        using var http = new HttpClient { BaseAddress = node.BaseUri };
+        Assert.Equal(200, (int)(await http.GetAsync("readyz").Within("/readyz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheServersReadinessFollowsRedis()
+    {
+        await using var redis = await RedisServer.StartOwnedAsync();
+        await using var node = await RoomSignalNode.StartAsync(RedisSettings(redis, "r" + Guid.NewGuid().ToString("N")[..10]));
+        using var http = new HttpClient { BaseAddress = node.BaseUri, Timeout = TimeSpan.FromSeconds(5) };
+        async Task<int> ReadyAsync() => (int)(await http.GetAsync("readyz")).StatusCode;
+
+        await Eventually.UntilAsync(async () => await ReadyAsync() == 200, "/readyz to be 200 with Redis up");
+        await redis.KillAsync();
+        await Eventually.UntilAsync(async () => await ReadyAsync() == 503, "/readyz to be 503 with Redis down");
+        await redis.RestartAsync();
+        await Eventually.UntilAsync(async () => await ReadyAsync() == 200, "/readyz to be 200 again after Redis is back");
+    }
+}
