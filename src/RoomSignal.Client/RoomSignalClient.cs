@@ -107,8 +107,9 @@ public sealed class RoomSignalClient : IAsyncDisposable
     public event Func<Exception?, Task>? Reconnecting;
 
     /// <summary>
-    /// The client reconnected. The server knows it by a new connection id (not known until the rooms are rejoined:
-    /// see <see cref="RoomsRejoined"/>); the argument is the transport's id, usually <see langword="null"/>.
+    /// The client reconnected. The server knows it by a new connection id, learned when the rooms are rejoined
+    /// (see <see cref="RoomsRejoined"/>, raised next). The argument is the id SignalR reports for the new
+    /// transport, which is not that server id; most handlers ignore it.
     /// </summary>
     public event Func<string?, Task>? Reconnected;
 
@@ -316,8 +317,18 @@ public sealed class RoomSignalClient : IAsyncDisposable
     {
         await _reconnectingHandled.WaitAsync().ConfigureAwait(false);
 
+        // A failing user handler must not cost the rooms: rejoin first, report the handler's failure at the end.
+        Exception? handlerError = null;
+        try
+        {
+            await RaiseAsync(Reconnected, transportConnectionId).ConfigureAwait(false);
+        }
+        catch (AggregateException ex)
+        {
+            handlerError = ex;
+        }
+
         // SignalR does not await this handler on its receive loop, so invoking the hub from here is safe.
-        await RaiseAsync(Reconnected, transportConnectionId).ConfigureAwait(false);
 
         string[] rooms;
         lock (_gate)
@@ -350,6 +361,10 @@ public sealed class RoomSignalClient : IAsyncDisposable
         }
 
         await RaiseAsync(RoomsRejoined, new RoomsRejoinedEventArgs(ConnectionId, rejoined, failed)).ConfigureAwait(false);
+        if (handlerError is not null)
+        {
+            throw handlerError;
+        }
     }
 
     private async Task OnClosedAsync(Exception? exception)

@@ -30,6 +30,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
         var rejoined = new TaskCompletionSource<RoomsRejoinedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         roamer.Client.Reconnecting += _ => Note(events, "reconnecting");
         roamer.Client.Reconnected += _ => Note(events, "reconnected");
+        roamer.Client.Reconnected += _ => throw new InvalidOperationException("A careless handler must not cost the client its rooms.");
         roamer.Client.RoomsRejoined += e =>
         {
             rejoined.TrySetResult(e);
