@@ -193,7 +193,7 @@ describe('rule 2: relays only between members of the same room', () => {
   it('refuses a relay from a sender that is not in the room', async () => {
     const { name, members: [b] } = await room(1);
     const outsider = await client();
-    await expectHubError(outsider.invoke('Answer', { to: b.id, room: name, sdp: 'nope' }), 'to:');
+    await expectHubError(outsider.invoke('Answer', { to: b.id, room: name, sdp: 'nope' }), 'room:');
     const c = await client();
     await c.join(name);
     await barrier(c, b, name);

@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using RoomSignal.Contracts;
 using RoomSignal.Server;
 using RoomSignal.Server.Hubs;
 using RoomSignal.Server.Rooms;
+using RoomSignal.Server.Validation;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -38,7 +40,12 @@ public static class RoomSignalServerExtensions
         {
             o.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
             o.EnableDetailedErrors = false;
+            o.AddFilter<ValidationHubFilter>();
         });
+        services.AddRoomSignalValidation();
+        // SignalR logs every HubException a hub method throws as an error with a stack trace, so each refused
+        // invocation (bad input, full room) would flood the log. ValidationHubFilter logs the unexpected failures itself.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical);
 
         // Scale out: with a Redis configured, every node shares one hub through our Redis backplane
         // (and /readyz reports 503 while Redis is unreachable); without one, the default in-memory manager.

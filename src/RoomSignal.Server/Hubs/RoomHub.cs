@@ -25,6 +25,15 @@ public sealed class RoomHub(IRoomStore store, IOptionsMonitor<RoomOptions> roomO
             throw new HubException($"room: '{room}' is full (at most {maxPeers} members)");
         }
 
+        if (Context.ConnectionAborted.IsCancellationRequested)
+        {
+            // The connection closed while the join ran. SignalR aborts the connection before it calls
+            // OnDisconnectedAsync, so either that cleanup already saw this membership, or it ran first and
+            // we must undo the join here; otherwise a ghost member would hold a seat in the room for good.
+            await store.LeaveAsync(room, self, CancellationToken.None);
+            throw new OperationCanceledException(Context.ConnectionAborted);
+        }
+
         var joined = new RoomJoined(self, room, result.Peers.Select(id => new PeerInfo(id)).ToArray());
         await Clients.Caller.Created(joined);
         if (result.Status == RoomJoinStatus.Joined)
@@ -103,10 +112,18 @@ public sealed class RoomHub(IRoomStore store, IOptionsMonitor<RoomOptions> roomO
 
     private async ValueTask EnsureSharedRoomAsync(string kind, string room, string to)
     {
-        if (!await store.AreMembersAsync(room, Context.ConnectionId, to, Context.ConnectionAborted))
+        var self = Context.ConnectionId;
+        if (await store.AreMembersAsync(room, self, to, Context.ConnectionAborted))
         {
-            RoomHubLog.RelayRefused(logger, kind, Context.ConnectionId, to, room);
-            throw new HubException($"to: '{to}' and the caller must both be members of room '{room}'");
+            return;
         }
+
+        // Refusals are rare, so only now spend a second lookup to say which side is missing:
+        // asking about the same id twice asks whether the caller alone is a member.
+        var callerIsMember = await store.AreMembersAsync(room, self, self, Context.ConnectionAborted);
+        RoomHubLog.RelayRefused(logger, kind, self, to, room, callerIsMember);
+        throw new HubException(callerIsMember
+            ? $"to: '{to}' is not a member of room '{room}'"
+            : $"room: you are not a member of '{room}'");
     }
 }

@@ -11,8 +11,8 @@ internal static partial class RoomHubLog
     [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Connection {ConnectionId} left room {Room}")]
     public static partial void Left(ILogger logger, string connectionId, string room);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "Refused {Kind} from {ConnectionId} to {To} in room {Room}: not both members")]
-    public static partial void RelayRefused(ILogger logger, string kind, string connectionId, string to, string room);
+    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "Refused {Kind} from {ConnectionId} to {To} in room {Room}: not both members (sender is a member: {SenderIsMember})")]
+    public static partial void RelayRefused(ILogger logger, string kind, string connectionId, string to, string room, bool senderIsMember);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Debug, Message = "Connection {ConnectionId} disconnected and left {RoomCount} rooms")]
     public static partial void Disconnected(ILogger logger, string connectionId, int roomCount);

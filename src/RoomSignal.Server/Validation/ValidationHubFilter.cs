@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using FluentValidation;
+using Microsoft.AspNetCore.SignalR;
+
+namespace RoomSignal.Server.Validation;
+
+/// <summary>
+/// Runs the registered validator of every argument before any hub method, so no method validates by
+/// hand and nothing is stored or relayed from a bad invocation. A failure becomes a
+/// <see cref="HubException"/> whose message names each broken field and rule, joined with "; ".
+/// An unexpected exception from the hub is logged here and rethrown unchanged, so SignalR (with
+/// detailed errors off) tells the client only that an unexpected error occurred.
+/// </summary>
+internal sealed class ValidationHubFilter(IServiceProvider services, ILogger<ValidationHubFilter> logger) : IHubFilter
+{
+    private readonly ConcurrentDictionary<MethodInfo, IRequestValidator[]> _validatorsByMethod = new();
+
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        var validators = _validatorsByMethod.GetOrAdd(invocationContext.HubMethod, ResolveValidators);
+        var arguments = invocationContext.HubMethodArguments;
+        for (var i = 0; i < validators.Length; i++)
+        {
+            var error = Validate(validators[i], arguments[i]);
+            if (error is not null)
+            {
+                ValidationLog.InvalidArguments(logger, invocationContext.HubMethodName, invocationContext.Context.ConnectionId, error);
+                throw new HubException(error);
+            }
+        }
+
+        try
+        {
+            return await next(invocationContext);
+        }
+        catch (HubException)
+        {
+            throw;
+        }
+        catch (OperationCanceledException) when (invocationContext.Context.ConnectionAborted.IsCancellationRequested)
+        {
+            // The caller is gone; nobody is waiting for an answer.
+            throw;
+        }
+        catch (Exception ex)
+        {
+            ValidationLog.UnexpectedError(logger, ex, invocationContext.HubMethodName, invocationContext.Context.ConnectionId);
+            throw;
+        }
+    }
+
+    /// <summary>Validates one argument; returns the client-facing message, or null when it is valid.</summary>
+    internal static string? Validate(IRequestValidator validator, object? argument)
+    {
+        if (argument is null)
+        {
+            return validator.MissingMessage;
+        }
+
+        var result = validator.Validate(new ValidationContext<object>(argument));
+        return result.IsValid ? null : string.Join(ValidationMessages.Separator, result.Errors.Select(e => e.ErrorMessage));
+    }
+
+    /// <summary>The validator for each parameter of <paramref name="method"/>; a parameter without one is a wiring bug.</summary>
+    internal IRequestValidator[] ResolveValidators(MethodInfo method)
+        => method.GetParameters()
+            .Select(p => services.GetService(typeof(IValidator<>).MakeGenericType(p.ParameterType)) as IRequestValidator
+                ?? throw new InvalidOperationException(
+                    $"Hub method {method.Name} takes a {p.ParameterType.Name} but no request validator is registered for it."))
+            .ToArray();
+}
