@@ -105,9 +105,9 @@ public sealed class CrossNodeContractTests(TwoNodeCluster cluster) : IClassFixtu
         var fromOutsider = await Assert.ThrowsAsync<HubException>(() => outsider.OfferAsync(a.Id, room));
         var wrongRoom = await Assert.ThrowsAsync<HubException>(() => a.OfferAsync(b.Id, elsewhere));
 
-        Assert.Contains("must both be members", toOutsider.Message, StringComparison.Ordinal);
-        Assert.Contains("must both be members", fromOutsider.Message, StringComparison.Ordinal);
-        Assert.Contains("must both be members", wrongRoom.Message, StringComparison.Ordinal);
+        Assert.Contains($"to: '{outsider.Id}' is not a member of room '{room}'", toOutsider.Message, StringComparison.Ordinal);
+        Assert.Contains($"room: you are not a member of '{room}'", fromOutsider.Message, StringComparison.Ordinal);
+        Assert.Contains($"room: you are not a member of '{elsewhere}'", wrongRoom.Message, StringComparison.Ordinal);
         await a.OfferAsync(b.Id, room); // still usable, and the only offer that arrives
         await Eventually.UntilAsync(() => b.Offers.Count == 1, "the allowed offer");
         Assert.Empty(outsider.Offers);
