@@ -60,7 +60,15 @@ public sealed class RoomSignalNode : IAsyncDisposable
 
         var app = builder.Build();
         app.MapRoomSignal();
-        await app.StartAsync(cancellationToken).Within("the RoomSignal node to start");
+        try
+        {
+            await app.StartAsync(cancellationToken).Within("the RoomSignal node to start");
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new RoomSignalNode(app, new Uri(address.EndsWith('/') ? address : address + "/"));

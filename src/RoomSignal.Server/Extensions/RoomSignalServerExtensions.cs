@@ -46,6 +46,9 @@ public static class RoomSignalServerExtensions
         // SignalR logs every HubException a hub method throws as an error with a stack trace, so each refused
         // invocation (bad input, full room) would flood the log. ValidationHubFilter logs the unexpected failures itself.
         builder.Logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical);
+        // Likewise every failing /readyz probe would log an error while Redis is down; the Redis connection
+        // already logs the outage once when it starts and once when it ends.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Critical);
 
         // Scale out: with a Redis configured, every node shares one hub through our Redis backplane
         // (and /readyz reports 503 while Redis is unreachable); without one, the default in-memory manager.
