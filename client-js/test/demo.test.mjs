@@ -202,7 +202,18 @@ describe('the demo page in Chromium', () => {
     await joinRoom(b.page, room);
     await Promise.all([waitConnected(a.page, 1), waitConnected(b.page, 1)]);
     await assertVideoFlows(b.page, 1);
-    const before = await b.page.evaluate(() => window.roomsignalDemo.client.peers()[0].pc.remoteDescription.sdp);
+    // "connected" can come before the last track is negotiated: wait until signaling is stable and the
+    // remote description has stopped changing, so "before" is the settled session and not a mid-way one.
+    const remoteSdp = () => b.page.evaluate(() => {
+      const { pc } = window.roomsignalDemo.client.peers()[0];
+      return pc.signalingState === 'stable' ? pc.remoteDescription.sdp : null;
+    });
+    let before = null;
+    await waitFor(async () => {
+      const previous = before;
+      before = await remoteSdp();
+      return before !== null && before === previous;
+    }, { timeout: 10_000, interval: 1_000, message: 'negotiation never settled' });
     const senderTrackId = await a.page.evaluate(async () => {
       const { client, localStream } = window.roomsignalDemo;
       const canvas = document.createElement('canvas');

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using RoomSignal.Contracts;
+using RoomSignal.Redis;
 using RoomSignal.Server;
 using RoomSignal.Server.Hubs;
 using RoomSignal.Server.Rooms;
@@ -50,17 +51,18 @@ public static class RoomSignalServerExtensions
         // already logs the outage once when it starts and once when it ends.
         builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Critical);
 
-        // Scale out: with a Redis configured, every node shares one hub through our Redis backplane
-        // (and /readyz reports 503 while Redis is unreachable); without one, the default in-memory manager.
-        if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignal.Redis.RoomSignalRedisOptions.SectionName}:Configuration"]))
+        // Scale out: with a Redis configured, every node shares one hub through our Redis backplane (and /readyz
+        // reports 503 while Redis is unreachable), and room membership lives in Redis. Without one: a single node,
+        // the default in-memory hub lifetime manager and the in-memory room store.
+        services.AddSingleton<IRoomStore, InMemoryRoomStore>();
+        if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignalRedisOptions.SectionName}:Configuration"]))
         {
             signalR.AddRoomSignalRedis();
-        }
+            services.AddRoomSignalRedisRooms(); // replaces the in-memory store
 
-        services.AddSingleton<IRoomStore, InMemoryRoomStore>();
-        if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignal.Redis.RoomSignalRedisOptions.SectionName}:Configuration"]))
-        {
-            services.AddRoomSignalRedisRooms(); // replaces the in-memory store: membership in Redis, cluster-wide
+            // One id per node in logs and in Redis: the backplane takes RoomSignal:NodeId unless given its own.
+            services.AddOptions<RedisBackplaneOptions>()
+                .Configure<NodeIdentity>((backplane, node) => backplane.NodeId ??= node.Id);
         }
 
         services.AddHealthChecks();
