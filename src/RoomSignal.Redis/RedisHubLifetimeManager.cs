@@ -22,9 +22,11 @@ namespace RoomSignal.Redis;
 /// <para>While Redis is unreachable, local delivery goes on; the remote part of a send fails fast with
 /// <see cref="RedisBackplaneUnavailableException"/> and one error is logged per outage. The multiplexer reconnects and
 /// resubscribes by itself; on reconnect this node registers its connections again (a restarted Redis is empty).</para>
+/// <para>A connection is registered only while this node's subscriptions are confirmed by Redis (see
+/// <see cref="IRedisBackplaneStatus"/>), so no other node finds a connection whose messages would be lost.</para>
 /// </remarks>
 /// <typeparam name="THub">The hub type.</typeparam>
-public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IDisposable
+public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IRedisBackplaneStatus, IDisposable
     where THub : Hub
 {
     private const int LockStripes = 64;
@@ -86,6 +88,10 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
     private int _healRequested;
     private RedisHandles? _handles;
 
+    // True while Redis has confirmed this node's subscriptions and every local connection has been registered since.
+    private volatile bool _live;
+    private int _failures;
+
     /// <summary>Creates the manager and starts subscribing to this node's channels.</summary>
     /// <param name="redis">The shared Redis connection.</param>
     /// <param name="protocolResolver">The hub protocols every message is serialized for.</param>
@@ -143,17 +149,64 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             await AddToIndexAsync(_users, user, _keys.BackplaneUser(HubName, user), connection).ConfigureAwait(false);
         }
 
+        if (!_live)
+        {
+            // Our subscriptions are not confirmed yet: a node that found this connection now would publish to a channel
+            // nobody listens on (and sweep the entry). The heal loop registers it once they are. While we are starting
+            // or Redis answers, that is a moment away, so wait for it; while Redis is down, do not hold the connection up.
+            RequestHeal();
+            if (!_started.IsCompleted || _redis.IsConnected)
+            {
+                await WaitUntilLiveAsync(_options.OperationTimeout).ConfigureAwait(false);
+            }
+
+            if (!_live)
+            {
+                return;
+            }
+
+            if (local.Registered)
+            {
+                return;
+            }
+        }
+
         // Awaited, so that before the client can invoke anything every node can find this connection.
         try
         {
             await CallRedisAsync(r => r.Database.HashSetAsync(_ownersKey, connection.ConnectionId, NodeId), "registering a connection", CancellationToken.None).ConfigureAwait(false);
+            local.Registered = true;
         }
         catch (RedisBackplaneUnavailableException)
         {
             // Logged once per outage; the connection is registered again when Redis is back.
+            _live = false;
             RequestHeal();
         }
     }
+
+    /// <inheritdoc/>
+    public bool IsReady => _live && !_disposed.IsCancellationRequested;
+
+    private async Task WaitUntilLiveAsync(TimeSpan timeout)
+    {
+        var started = _time.GetTimestamp();
+        while (!_live && !_disposed.IsCancellationRequested && _time.GetElapsedTime(started) < timeout)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(10), _time, _disposed.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public bool IsReachable(string connectionId)
+        => IsReady && _connections.TryGetValue(connectionId, out var local) && local.Registered;
 
     /// <inheritdoc/>
     public override async Task OnDisconnectedAsync(HubConnectionContext connection)
@@ -416,9 +469,11 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             pending.TrySetCanceled();
         }
 
+        _live = false;
         if (_started.IsCompletedSuccessfully && _started.Result is { } redis)
         {
             redis.Multiplexer.ConnectionRestored -= OnConnectionRestored;
+            redis.Multiplexer.ConnectionFailed -= OnConnectionFailed;
             try
             {
                 redis.Subscriber.Unsubscribe(_nodeChannel, _onMessage, CommandFlags.FireAndForget);
@@ -456,9 +511,10 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             var multiplexer = await _redis.GetMultiplexerAsync(_disposed.Token).ConfigureAwait(false);
             var redis = new RedisHandles(multiplexer, multiplexer.GetSubscriber(), multiplexer.GetDatabase());
             multiplexer.ConnectionRestored += OnConnectionRestored;
+            multiplexer.ConnectionFailed += OnConnectionFailed;
 
-            // The multiplexer remembers these and subscribes again whenever it reconnects; while Redis is down
-            // they do not complete a round trip, so wait only so long.
+            // While Redis is down these return at once without reaching any server, and StackExchange.Redis 1.2.6
+            // re-sends on reconnect only subscriptions that did reach one: the heal loop checks and makes them again.
             try
             {
                 await Task.WhenAll(
@@ -474,7 +530,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
 
             RedisBackplaneLog.Started(_logger, HubName, NodeId);
 
-            // Connections that arrived while we were starting are registered here.
+            // The heal loop confirms the subscriptions, then registers connections that arrived while we were starting.
             _handles = redis;
             RequestHeal();
             return redis;
@@ -484,6 +540,14 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
             RedisBackplaneLog.StartFailed(_logger, ex, HubName);
             return null;
         }
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        // Until the heal loop has confirmed our subscriptions again, other nodes may find nobody on our channel and
+        // sweep our owner entries: report the connections unreachable meanwhile.
+        Interlocked.Increment(ref _failures);
+        _live = false;
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
@@ -503,7 +567,10 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         }
     }
 
-    /// <summary>Registers every local connection in the owner hash, retrying with backoff until it succeeds or the manager is disposed.</summary>
+    /// <summary>
+    /// Confirms this node's subscriptions, then registers every local connection in the owner hash, retrying with
+    /// backoff until both succeed or the manager is disposed.
+    /// </summary>
     private async Task HealAsync()
     {
         var delay = TimeSpan.FromMilliseconds(100);
@@ -511,7 +578,9 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         {
             while (_handles is { } redis && Interlocked.Exchange(ref _healRequested, 0) == 1 && !_disposed.IsCancellationRequested)
             {
-                if (await TryRegisterLocalConnectionsAsync(redis).ConfigureAwait(false))
+                var failures = Volatile.Read(ref _failures);
+                if (await TryConfirmSubscriptionsAsync(redis).ConfigureAwait(false)
+                    && await TryRegisterLocalConnectionsAsync(redis, failures).ConfigureAwait(false))
                 {
                     if (Interlocked.Exchange(ref _outage, 0) == 1)
                     {
@@ -542,15 +611,20 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
         }
     }
 
-    private async Task<bool> TryRegisterLocalConnectionsAsync(RedisHandles redis)
+    private async Task<bool> TryRegisterLocalConnectionsAsync(RedisHandles redis, int failures)
     {
         try
         {
             var count = 0;
-            foreach (var batch in _connections.Keys.Chunk(RegistrationBatchSize))
+            foreach (var batch in _connections.Values.Chunk(RegistrationBatchSize))
             {
-                var entries = batch.Select(id => new HashEntry(id, NodeId)).ToArray();
+                var entries = batch.Select(c => new HashEntry(c.Id, NodeId)).ToArray();
                 await redis.Database.HashSetAsync(_ownersKey, entries).WaitAsync(_options.OperationTimeout, _time).ConfigureAwait(false);
+                foreach (var local in batch)
+                {
+                    local.Registered = true;
+                }
+
                 count += entries.Length;
             }
 
@@ -559,12 +633,113 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, ID
                 RedisBackplaneLog.Registered(_logger, count, HubName);
             }
 
+            if (failures != Volatile.Read(ref _failures))
+            {
+                // A connection failed while we were at it: what we confirmed may not hold any more. Go again.
+                Volatile.Write(ref _healRequested, 1);
+            }
+            else if (!_live)
+            {
+                _live = true;
+                RedisBackplaneLog.Live(_logger, HubName, count);
+            }
+
             return true;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
             RedisBackplaneLog.OutageContinues(_logger, ex, "registering this node's connections");
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Makes sure Redis holds every subscription of this node, and proves the node channel delivers: a probe published
+    /// on it must come back. A subscription made while Redis was down never reached a server, and StackExchange.Redis
+    /// 1.2.6 does not send it when the connection comes up (it re-sends only subscriptions a server had), so it is
+    /// made again here.
+    /// </summary>
+    private async Task<bool> TryConfirmSubscriptionsAsync(RedisHandles redis)
+    {
+        try
+        {
+            foreach (var channel in new[] { _nodeChannel, _allChannel })
+            {
+                if (!await EnsureServerSubscriptionAsync(redis, channel, null).ConfigureAwait(false))
+                {
+                    return false;
+                }
+            }
+
+            foreach (var (index, channelOf) in new[] { (_groups, (Func<string, string>)(g => _keys.BackplaneGroup(HubName, g))), (_users, u => _keys.BackplaneUser(HubName, u)) })
+            {
+                foreach (var name in index.Keys)
+                {
+                    if (!await EnsureServerSubscriptionAsync(redis, Channel(channelOf(name)), () => index.TryGetValue(name, out var members) && !members.IsEmpty).ConfigureAwait(false))
+                    {
+                        return false;
+                    }
+                }
+            }
+
+            return await ProbeNodeChannelAsync(redis).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            RedisBackplaneLog.OutageContinues(_logger, ex, "confirming this node's subscriptions");
+            return false;
+        }
+    }
+
+    /// <summary>Subscribes <paramref name="channel"/> again when no server holds it; false while that is not possible.</summary>
+    private async Task<bool> EnsureServerSubscriptionAsync(RedisHandles redis, RedisChannel channel, Func<bool>? stillWanted)
+    {
+        if (redis.Subscriber.SubscribedEndpoint(channel) is not null)
+        {
+            return true;
+        }
+
+        var gate = Gate(channel.ToString()!);
+        await gate.WaitAsync(_disposed.Token).ConfigureAwait(false);
+        try
+        {
+            if (redis.Subscriber.SubscribedEndpoint(channel) is not null || (stillWanted is not null && !stillWanted()))
+            {
+                return true;
+            }
+
+            // Drop our handler (the only one) and subscribe afresh, so that the subscription goes to the server now.
+            await redis.Subscriber.UnsubscribeAsync(channel, _onMessage).WaitAsync(_options.OperationTimeout, _time).ConfigureAwait(false);
+            await redis.Subscriber.SubscribeAsync(channel, _onMessage).WaitAsync(_options.OperationTimeout, _time).ConfigureAwait(false);
+            return redis.Subscriber.SubscribedEndpoint(channel) is not null;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Publishes an acknowledgement to this node's own channel and waits for it to come back.</summary>
+    private async Task<bool> ProbeNodeChannelAsync(RedisHandles redis)
+    {
+        var requestId = Interlocked.Increment(ref _lastRequestId);
+        var pending = new TaskCompletionSource<GroupAckStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pendingAcks[requestId] = pending;
+        try
+        {
+            var probe = BackplaneCodec.Encode(new BackplaneGroupAck(requestId, GroupAckStatus.Done));
+            var receivers = await redis.Subscriber.PublishAsync(_nodeChannel, probe).WaitAsync(_options.OperationTimeout, _time).ConfigureAwait(false);
+            if (receivers == 0)
+            {
+                return false;
+            }
+
+            await pending.Task.WaitAsync(_options.OperationTimeout, _time, _disposed.Token).ConfigureAwait(false);
+            return true;
+        }
+        finally
+        {
+            _pendingAcks.TryRemove(requestId, out _);
         }
     }
 

@@ -62,6 +62,12 @@ public sealed class RedisServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// An owned server on a reserved free port that is not running yet: nothing listens there until
+    /// <see cref="RestartAsync"/> launches it. For tests of nodes that start before Redis ever answered.
+    /// </summary>
+    public static RedisServer CreateOwnedNotStarted() => new("127.0.0.1", FreePort(), owned: true);
+
     /// <summary>Kills the process at once (SIGKILL), as a crash would.</summary>
     public async Task KillAsync()
     {
@@ -76,7 +82,7 @@ public sealed class RedisServer : IAsyncDisposable
         _process = null;
     }
 
-    /// <summary>Starts the server again on the same port, empty (no persistence).</summary>
+    /// <summary>Starts the server (again) on the same port, empty (no persistence).</summary>
     public Task RestartAsync(CancellationToken cancellationToken = default)
     {
         EnsureOwned();

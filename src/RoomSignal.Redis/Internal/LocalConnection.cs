@@ -11,4 +11,9 @@ internal sealed class LocalConnection(HubConnectionContext context)
 
     /// <summary>The groups this connection is in; lock on the set itself.</summary>
     public HashSet<string> Groups { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Set once the connection is in the owner hash, so other nodes can find it.</summary>
+    public bool Registered { get => Volatile.Read(ref _registered); set => Volatile.Write(ref _registered, value); }
+
+    private bool _registered;
 }

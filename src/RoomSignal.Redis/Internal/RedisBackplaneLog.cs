@@ -36,4 +36,7 @@ internal static partial class RedisBackplaneLog
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "No node owns connection {ConnectionId}; message dropped")]
     public static partial void NoSuchConnection(ILogger logger, string connectionId);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Redis backplane for hub {Hub} is live: subscriptions confirmed, {Count} local connections registered")]
+    public static partial void Live(ILogger logger, string hub, int count);
 }

@@ -6,6 +6,7 @@ using RoomSignal.Redis;
 using RoomSignal.Server;
 using RoomSignal.Server.Hubs;
 using RoomSignal.Server.Rooms;
+using RoomSignal.Server.Rooms.Redis;
 using RoomSignal.Server.Validation;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -63,6 +64,11 @@ public static class RoomSignalServerExtensions
             // One id per node in logs and in Redis: the backplane takes RoomSignal:NodeId unless given its own.
             services.AddOptions<RedisBackplaneOptions>()
                 .Configure<NodeIdentity>((backplane, node) => backplane.NodeId ??= node.Id);
+
+            // The room store admits a connection only once the backplane can deliver to it, and /readyz waits for
+            // both to have their subscriptions confirmed by Redis (a node that started without Redis needs that).
+            services.AddSingleton(sp => (IRedisBackplaneStatus)sp.GetRequiredService<HubLifetimeManager<RoomHub>>());
+            services.AddHealthChecks().AddCheck<ClusterReadinessHealthCheck>("cluster", tags: [ReadinessTag]);
         }
 
         services.AddHealthChecks();

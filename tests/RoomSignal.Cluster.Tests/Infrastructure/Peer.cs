@@ -52,6 +52,31 @@ internal sealed class Peer : IAsyncDisposable
         return joined;
     }
 
+    /// <summary>
+    /// Joins, retrying after a refusal (a <see cref="Microsoft.AspNetCore.SignalR.HubException"/>, e.g. while the node
+    /// cannot reach Redis yet) as a real client would, until the join succeeds or <paramref name="timeout"/> runs out.
+    /// </summary>
+    public async Task<RoomJoined> JoinWhenAcceptedAsync(string room, TimeSpan timeout)
+    {
+        RoomJoined? result = null;
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                try
+                {
+                    result = await JoinAsync(room);
+                    return true;
+                }
+                catch (Microsoft.AspNetCore.SignalR.HubException)
+                {
+                    return false;
+                }
+            },
+            $"{_id ?? "a peer"}'s join of {room} to be accepted",
+            timeout);
+        return result!;
+    }
+
     public Task ExitAsync(string room)
         => Connection.InvokeAsync(nameof(IRoomHub.Exit), new ExitRoomRequest(room)).Within($"{Id} to exit {room}");
 

@@ -137,24 +137,23 @@ public sealed class RedisOutageTests
         await using var late = await TestHubNode.StartAsync("late", redis.Configuration, cluster.Prefix);
         var latecomer = await late.ConnectAsync("latecomer");
         Assert.Equal(503, await late.ReadyStatusAsync());
+        Assert.False(late.Manager.IsReady);
+        Assert.False(late.Manager.IsReachable(latecomer.Id));
 
         await redis.RestartAsync();
-        await Eventually.UntilAsync(async () => await late.ReadyStatusAsync() == 200, "the late node to become ready");
-        var hello = Unique("hello");
-        await Eventually.UntilAsync(async () =>
-        {
-            try
-            {
-                await cluster[0].HubContext.Clients.Client(latecomer.Id).SendAsync(BackplaneTestHub.Receive, hello);
-                await late.HubContext.Clients.All.SendAsync(BackplaneTestHub.Receive, hello);
-            }
-            catch (RedisBackplaneUnavailableException)
-            {
-                return false;
-            }
+        await Eventually.UntilAsync(() => late.Manager.IsReachable(latecomer.Id), "the late node to confirm its subscriptions and register its connection");
+        Assert.True(late.Manager.IsReady);
+        Assert.Equal(200, await late.ReadyStatusAsync());
 
-            return latecomer.Has(hello) && first.Has(hello);
-        }, "messages to flow both ways between the first and the late node");
+        // Once reachable, a send from another node arrives at the first attempt (nothing is swept or dropped)...
+        var direct = Unique("direct");
+        await cluster[0].HubContext.Clients.Client(latecomer.Id).SendAsync(BackplaneTestHub.Receive, direct).Within("a directed send to the late node");
+        await latecomer.WaitForAsync(direct);
+
+        // ... and a broadcast from the late node reaches the first one.
+        var broadcast = Unique("broadcast");
+        await late.HubContext.Clients.All.SendAsync(BackplaneTestHub.Receive, broadcast).Within("a broadcast from the late node");
+        await first.WaitForAsync(broadcast);
         await latecomer.DisposeAsync();
     }
 }

@@ -36,6 +36,7 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
     private readonly RoomClusterOptions _options;
     private readonly IRoomExitNotifier _notifier;
     private readonly ILogger<RedisRoomStore> _logger;
+    private readonly IRedisBackplaneStatus? _backplane;
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, LocalConnection> _connections = new(StringComparer.Ordinal);
@@ -44,6 +45,7 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
 
     private readonly SemaphoreSlim _subscribeGate = new(1, 1);
     private volatile bool _subscribed;
+    private bool _handlerAdded; // under _subscribeGate
     private volatile bool _stopping;
 
     public RedisRoomStore(
@@ -51,7 +53,8 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
         NodeIdentity node,
         IOptions<RoomClusterOptions> options,
         IRoomExitNotifier notifier,
-        ILogger<RedisRoomStore> logger)
+        ILogger<RedisRoomStore> logger,
+        IRedisBackplaneStatus? backplane = null)
     {
         _redis = redis;
         _keys = redis.Keys;
@@ -59,6 +62,7 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
         _options = options.Value;
         _notifier = notifier;
         _logger = logger;
+        _backplane = backplane;
     }
 
     /// <summary>Raised (from a pub/sub callback) when the local copies must be reloaded; the cluster service reacts.</summary>
@@ -80,6 +84,14 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             throw Unavailable(ex, "room", connectionId);
+        }
+
+        if (_backplane is { } backplane && !backplane.IsReachable(connectionId))
+        {
+            // Admitting it now would have the room send it `joined`, offers and candidates that the backplane
+            // cannot deliver yet (this node's subscriptions are not confirmed, or the connection not registered).
+            RedisRoomStoreLog.NotReachableYet(_logger, connectionId, room);
+            throw new HubException("room: this server is still connecting to the rest of the service; try again shortly");
         }
 
         LocalConnection connection;
@@ -282,7 +294,14 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
     /// <summary>Set when a membership could not be removed from Redis; the next heartbeat reconciles.</summary>
     internal bool ReconcileNeeded { get; set; }
 
-    /// <summary>Subscribes to the changes channel once; retried on the next call after a failure.</summary>
+    /// <summary>Whether Redis has confirmed the subscription to the changes channel.</summary>
+    internal bool IsSubscribed => _subscribed;
+
+    /// <summary>
+    /// Subscribes to the changes channel once; retried on the next call after a failure. While Redis is down,
+    /// StackExchange.Redis 1.2.6 accepts a subscription without sending it, and does not send it when the
+    /// connection comes up; so a subscription that reached no server is undone and reported as a failure.
+    /// </summary>
     internal async Task EnsureSubscribedAsync(CancellationToken cancellationToken = default)
     {
         if (_subscribed)
@@ -299,7 +318,27 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
             }
 
             var multiplexer = await _redis.GetMultiplexerAsync(cancellationToken);
-            await multiplexer.GetSubscriber().SubscribeAsync(_keys.RoomChanges, OnChange);
+            var subscriber = multiplexer.GetSubscriber();
+            if (!_handlerAdded)
+            {
+                _handlerAdded = true;
+                try
+                {
+                    await subscriber.SubscribeAsync(_keys.RoomChanges, OnChange).WaitAsync(_options.HeartbeatInterval, cancellationToken);
+                }
+                catch (Exception) when (subscriber.SubscribedEndpoint(_keys.RoomChanges) is null)
+                {
+                    await RemoveUnsentSubscriptionAsync(subscriber);
+                    throw;
+                }
+            }
+
+            if (subscriber.SubscribedEndpoint(_keys.RoomChanges) is null)
+            {
+                await RemoveUnsentSubscriptionAsync(subscriber);
+                throw new TimeoutException("The subscription to room changes reached no Redis server yet.");
+            }
+
             _subscribed = true;
             RedisRoomStoreLog.Subscribed(_logger, _keys.RoomChanges);
         }
@@ -307,6 +346,13 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
         {
             _subscribeGate.Release();
         }
+    }
+
+    /// <summary>Takes back a subscription that reached no server, so the next attempt subscribes afresh (and not twice).</summary>
+    private async Task RemoveUnsentSubscriptionAsync(ISubscriber subscriber)
+    {
+        await subscriber.UnsubscribeAsync(_keys.RoomChanges, OnChange).WaitAsync(_options.HeartbeatInterval, CancellationToken.None);
+        _handlerAdded = false;
     }
 
     private async Task<IReadOnlyList<RoomDeparture>> LeaveRoomsAsync(string connectionId, IReadOnlyList<string> rooms)

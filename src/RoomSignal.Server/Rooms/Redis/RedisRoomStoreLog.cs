@@ -32,6 +32,9 @@ internal static partial class RedisRoomStoreLog
     // Debug: during an outage every call fails; the cluster service reports the outage once at Error.
     [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "Refused a room operation of {ConnectionId}: Redis is unreachable")]
     public static partial void Unavailable(ILogger logger, Exception exception, string connectionId);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "Refused a join of {ConnectionId} to room {Room}: the backplane cannot reach it yet")]
+    public static partial void NotReachableYet(ILogger logger, string connectionId, string room);
 }
 
 internal static partial class RoomClusterLog
