@@ -513,8 +513,8 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
             multiplexer.ConnectionRestored += OnConnectionRestored;
             multiplexer.ConnectionFailed += OnConnectionFailed;
 
-            // While Redis is down these return at once without reaching any server, and StackExchange.Redis 1.2.6
-            // re-sends on reconnect only subscriptions that did reach one: the heal loop checks and makes them again.
+            // While Redis is down these return at once without reaching any server; the heal loop confirms them
+            // (and makes again any that still have no server) before this node registers a connection.
             try
             {
                 await Task.WhenAll(
@@ -655,9 +655,9 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
 
     /// <summary>
     /// Makes sure Redis holds every subscription of this node, and proves the node channel delivers: a probe published
-    /// on it must come back. A subscription made while Redis was down never reached a server, and StackExchange.Redis
-    /// 1.2.6 does not send it when the connection comes up (it re-sends only subscriptions a server had), so it is
-    /// made again here.
+    /// on it must come back. A subscription made while Redis was down never reached a server; StackExchange.Redis
+    /// 1.2.6 re-sends on reconnect only subscriptions a server held and leaves the others to a later
+    /// reconfiguration, so one still without a server is made again here.
     /// </summary>
     private async Task<bool> TryConfirmSubscriptionsAsync(RedisHandles redis)
     {

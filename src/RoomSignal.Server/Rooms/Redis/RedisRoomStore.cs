@@ -299,8 +299,9 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
 
     /// <summary>
     /// Subscribes to the changes channel once; retried on the next call after a failure. While Redis is down,
-    /// StackExchange.Redis 1.2.6 accepts a subscription without sending it, and does not send it when the
-    /// connection comes up; so a subscription that reached no server is undone and reported as a failure.
+    /// StackExchange.Redis 1.2.6 accepts a subscription without sending it and completes the task at once; it
+    /// re-sends on reconnect only subscriptions a server held. So a subscription that reached no server is undone
+    /// and reported as a failure, never counted as done.
     /// </summary>
     internal async Task EnsureSubscribedAsync(CancellationToken cancellationToken = default)
     {
