@@ -91,6 +91,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
     // True while Redis has confirmed this node's subscriptions and every local connection has been registered since.
     private volatile bool _live;
     private int _failures;
+    private TaskCompletionSource _healWake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Creates the manager and starts subscribing to this node's channels.</summary>
     /// <param name="redis">The shared Redis connection.</param>
@@ -556,6 +557,9 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
         // a restarted (empty) Redis, or entries another node swept while only our subscription was down: register
         // every local connection again. Both connection types trigger it; it retries until commands flow.
         RequestHeal();
+
+        // Cut short a backoff wait that began while Redis was down: joins are refused until the heal is done.
+        Volatile.Read(ref _healWake).TrySetResult();
     }
 
     private void RequestHeal()
@@ -592,8 +596,18 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
                 }
 
                 Volatile.Write(ref _healRequested, 1);
-                await Task.Delay(delay, _time, _disposed.Token).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+                var wake = Volatile.Read(ref _healWake);
+                await Task.WhenAny(Task.Delay(delay, _time, _disposed.Token), wake.Task).ConfigureAwait(false);
+                _disposed.Token.ThrowIfCancellationRequested();
+                if (wake.Task.IsCompleted)
+                {
+                    Interlocked.CompareExchange(ref _healWake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), wake);
+                    delay = TimeSpan.FromMilliseconds(100);
+                }
+                else
+                {
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+                }
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
