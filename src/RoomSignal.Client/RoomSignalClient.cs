@@ -1,8 +1,5 @@
-using System.Net;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
 using RoomSignal.Client.Internal;
 using RoomSignal.Contracts;
 
@@ -265,8 +262,7 @@ public sealed class RoomSignalClient : IAsyncDisposable
         }
 
         var builder = new HubConnectionBuilder();
-        builder.Services.AddSingleton<IConnectionFactory>(new WebSocketConnectionFactory(options.ConfigureWebSocket));
-        builder.Services.AddSingleton<EndPoint>(new UriEndPoint(WebSocketConnectionFactory.ToWebSocketUri(options.HubUrl)));
+        builder.WithWebSocketUrl(options.HubUrl, options.ConfigureWebSocket);
         if (options.AutomaticReconnect)
         {
             builder.WithAutomaticReconnect(options.ReconnectDelays.ToArray());

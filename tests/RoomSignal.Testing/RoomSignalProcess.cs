@@ -113,9 +113,7 @@ public sealed class RoomSignalProcess : IAsyncDisposable
     /// <summary>A raw <see cref="HubConnection"/> to this node over our WebSocket factory (not started).</summary>
     public HubConnection CreateHubConnection(Action<IHubConnectionBuilder>? configure = null)
     {
-        var builder = new HubConnectionBuilder();
-        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionFactory>(new WebSocketConnectionFactory());
-        builder.Services.AddSingleton<System.Net.EndPoint>(new Microsoft.AspNetCore.Connections.UriEndPoint(HubUri));
+        var builder = new HubConnectionBuilder().WithWebSocketUrl(HubUri);
         configure?.Invoke(builder);
         return builder.Build();
     }
