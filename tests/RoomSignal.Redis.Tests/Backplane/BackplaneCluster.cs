@@ -24,6 +24,10 @@ public sealed class BackplaneCluster : IAsyncDisposable
         var prefix = "t" + Guid.NewGuid().ToString("N")[..10];
         var started = await Task.WhenAll(Enumerable.Range(0, nodes)
             .Select(i => TestHubNode.StartAsync(((char)('A' + i)).ToString(), redis.Configuration, prefix, configuration)));
+
+        // As a load balancer waits for /readyz: a node still confirming its subscriptions when a client arrives
+        // registers that client late, and sends to it in that window would be dropped (see docs/backplane.md).
+        await Eventually.UntilAsync(() => started.All(n => n.Manager.IsReady), "every node's backplane to be ready", TimeSpan.FromSeconds(20));
         return new BackplaneCluster(prefix, started);
     }
 
