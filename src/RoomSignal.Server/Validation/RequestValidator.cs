@@ -29,7 +29,7 @@ internal sealed class JoinRoomRequestValidator : RequestValidator<Contracts.Join
         RuleFor(r => r.Room).Must(RequestRules.IsRoom).WithMessage(ValidationMessages.Room);
     }
 
-    public override string MissingMessage => ValidationMessages.JoinRoomRequestMissing;
+    public override string MissingMessage => ValidationMessages.RoomRequestMissing;
 }
 
 /// <summary>Validates the argument of <c>Exit</c>.</summary>
@@ -40,7 +40,7 @@ internal sealed class ExitRoomRequestValidator : RequestValidator<Contracts.Exit
         RuleFor(r => r.Room).Must(RequestRules.IsRoom).WithMessage(ValidationMessages.Room);
     }
 
-    public override string MissingMessage => ValidationMessages.ExitRoomRequestMissing;
+    public override string MissingMessage => ValidationMessages.RoomRequestMissing;
 }
 
 /// <summary>Validates the argument of <c>Offer</c> and <c>Answer</c>.</summary>

@@ -18,7 +18,13 @@ internal sealed class ValidationHubFilter(IServiceProvider services, ILogger<Val
 
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
-        var validators = _validatorsByMethod.GetOrAdd(invocationContext.HubMethod, ResolveValidators);
+        // Every relay passes here: look up first, because handing GetOrAdd the instance method group would
+        // allocate a delegate on each call; only a method's first invocation resolves its validators.
+        if (!_validatorsByMethod.TryGetValue(invocationContext.HubMethod, out var validators))
+        {
+            validators = _validatorsByMethod.GetOrAdd(invocationContext.HubMethod, ResolveValidators);
+        }
+
         var arguments = invocationContext.HubMethodArguments;
         for (var i = 0; i < validators.Length; i++)
         {

@@ -24,9 +24,8 @@ internal static class ValidationMessages
 
     public const string UsernameFragment = "candidate.usernameFragment: must be null or at most 256 characters";
 
-    public const string JoinRoomRequestMissing = "request: must be an object {room}";
-
-    public const string ExitRoomRequestMissing = "request: must be an object {room}";
+    /// <summary>A missing argument of <c>CreateAndJoinRoom</c> or <c>Exit</c>: both take just <c>{room}</c>.</summary>
+    public const string RoomRequestMissing = "request: must be an object {room}";
 
     public const string SdpRequestMissing = "request: must be an object {to, room, sdp}";
 
