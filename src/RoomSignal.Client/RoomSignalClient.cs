@@ -162,7 +162,10 @@ public sealed class RoomSignalClient : IAsyncDisposable
     /// </summary>
     /// <param name="room">1-64 characters of <c>A-Z a-z 0-9 _ . : -</c>.</param>
     /// <param name="cancellationToken">Stops waiting for the answer (the server may still complete the join).</param>
-    /// <exception cref="HubException">The server refused: a bad room name, or the room is full.</exception>
+    /// <exception cref="HubException">
+    /// The server refused: a bad room name, the room is full, or (in a cluster) the node cannot reach Redis, is still
+    /// connecting to the rest of the service, or is shutting down; the message says which. The latter are worth a retry.
+    /// </exception>
     public async Task<RoomJoined> JoinAsync(string room, CancellationToken cancellationToken = default)
     {
         RoomJoined joined;

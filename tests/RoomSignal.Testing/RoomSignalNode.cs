@@ -15,6 +15,7 @@ namespace RoomSignal.Testing;
 public sealed class RoomSignalNode : IRoomSignalEndpoint, IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private int _disposed;
 
     private RoomSignalNode(WebApplication app, Uri baseUri)
     {
@@ -79,8 +80,14 @@ public sealed class RoomSignalNode : IRoomSignalEndpoint, IAsyncDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>Safe to call more than once, so a test can stop a node early and still hold it in <c>await using</c>.</remarks>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         try
         {
             await StopAsync();

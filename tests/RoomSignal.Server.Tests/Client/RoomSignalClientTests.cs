@@ -80,7 +80,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     {
         var room = RoomNames.Unique("restart");
         var address = new Dictionary<string, string?> { ["urls"] = $"http://127.0.0.1:{RedisServer.FreePort()}" };
-        var before = await RoomSignalNode.StartAsync(address);
+        await using var before = await RoomSignalNode.StartAsync(address);
         await using var roamer = await TestPeer.ConnectAsync(before, o =>
         {
             o.AutomaticReconnect = true;
