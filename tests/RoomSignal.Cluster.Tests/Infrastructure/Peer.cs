@@ -41,9 +41,13 @@ internal sealed class Peer : IAsyncDisposable
 
     public IReadOnlyList<CandidateMessage> Candidates => Snapshot(_candidates);
 
-    public static async Task<Peer> ConnectAsync(RoomSignalNode node) => await StartAsync(new Peer(node.CreateHubConnection()));
-
-    public static async Task<Peer> ConnectAsync(RoomSignalProcess node) => await StartAsync(new Peer(node.CreateHubConnection()));
+    /// <summary>Connects to a node, in-process or a child process.</summary>
+    public static async Task<Peer> ConnectAsync(IRoomSignalEndpoint node)
+    {
+        var peer = new Peer(node.CreateHubConnection());
+        await peer.Connection.StartAsync().Within("a peer to connect");
+        return peer;
+    }
 
     public async Task<RoomJoined> JoinAsync(string room)
     {
@@ -106,12 +110,6 @@ internal sealed class Peer : IAsyncDisposable
         {
             // A connection to a killed node may hang on close; the test is over anyway.
         }
-    }
-
-    private static async Task<Peer> StartAsync(Peer peer)
-    {
-        await peer.Connection.StartAsync().Within("a peer to connect");
-        return peer;
     }
 
     private void Add<T>(List<T> list, T item)

@@ -50,10 +50,9 @@ internal sealed partial class RedisRoomStore
     /// </summary>
     internal async Task<int> ForgetSweptMembershipsAsync(CancellationToken cancellationToken = default)
     {
-        int forgotten;
+        var forgotten = 0;
         lock (_gate)
         {
-            forgotten = 0;
             foreach (var connection in _connections.Values.ToArray())
             {
                 forgotten += connection.Rooms.Count;

@@ -163,10 +163,9 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
 
     public async ValueTask<IReadOnlyList<string>?> LeaveAsync(string room, string connectionId, CancellationToken cancellationToken = default)
     {
-        bool wasLocalMember;
+        var wasLocalMember = false;
         lock (_gate)
         {
-            wasLocalMember = false;
             if (_connections.TryGetValue(connectionId, out var connection) && connection.Rooms.Remove(room))
             {
                 wasLocalMember = true;
@@ -175,12 +174,9 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
                     // Refuse relays to it at once rather than when our own change comes back on the channel.
                     cached.Members.Remove(connectionId);
                     cached.LocalMembers--;
-                    ReleaseLocked(connection, cached);
                 }
-                else
-                {
-                    ReleaseLocked(connection, null);
-                }
+
+                ReleaseLocked(connection, cached);
             }
         }
 
@@ -443,7 +439,7 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
             remaining.Add((flat[i], flat[i + 1]));
         }
 
-        return new LeaveOutcome((int)(long)parts[0], (long)parts[1], remaining);
+        return new LeaveOutcome((int)(long)parts[0], remaining); // parts[1], the change's sequence, reaches nodes on the channel
     }
 
     private async Task<(long Sequence, string[] Members)> RunSnapshotAsync(string room)
@@ -686,7 +682,7 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
 
     private sealed record JoinOutcome(RoomJoinStatus Status, long Sequence, string[] Members);
 
-    private sealed record LeaveOutcome(int Removed, long Sequence, List<(string Connection, string Node)> Remaining)
+    private sealed record LeaveOutcome(int Removed, List<(string Connection, string Node)> Remaining)
     {
         public string[] RemainingIds(string except)
             => Remaining.Where(r => !string.Equals(r.Connection, except, StringComparison.Ordinal)).Select(r => r.Connection).ToArray();
