@@ -404,17 +404,16 @@ export class RoomSignalClient extends Emitter {
     const attempt = (async () => {
       try {
         const result = await conn.invoke('CreateAndJoinRoom', { room });
+        const joined = { id: result.id, room: result.room, peers: result.peers.map((p) => p.id) };
         const record = this._rooms.get(room);
-        if (!record || conn !== this._conn) {
-          // Left (or reconnected) while the join was on its way.
-          return { id: result.id, room: result.room, peers: result.peers.map((p) => p.id) };
-        }
-        const rejoin = record.joined;
+        // Left (or reconnected) while the join was on its way.
+        if (!record || conn !== this._conn) return joined;
+        // Joining a room we are already in only reports its members.
+        const alreadyIn = record.joined;
         record.joined = true;
-        const peers = result.peers.map((p) => p.id);
-        if (!rejoin) this._emit('joined', { room, id: result.id, peers });
-        for (const peerId of peers) this._ensurePeer(record, peerId);
-        return { id: result.id, room: result.room, peers };
+        if (!alreadyIn) this._emit('joined', { room, id: joined.id, peers: joined.peers });
+        for (const peerId of joined.peers) this._ensurePeer(record, peerId);
+        return joined;
       } catch (error) {
         if (conn === this._conn && this._rooms.has(room) && !this._rooms.get(room).joined) {
           this._rooms.delete(room);
