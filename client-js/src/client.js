@@ -66,6 +66,11 @@ export function sharedChannelId(label) {
   return 512 + (hash % 510);
 }
 
+/** The key of a shared data channel group: its room (`*` for every room) and label. */
+function groupKey(room, label) {
+  return `${room ?? '*'}\u0000${label}`;
+}
+
 function backoff(attempt, min, max) {
   const exp = Math.min(max, min * 2 ** Math.min(attempt, 16));
   // Full jitter between half and all of the exponential delay keeps a crowd of clients apart.
@@ -116,15 +121,11 @@ export class DataChannelGroup {
   close() {
     if (this._closed) return;
     this._closed = true;
-    this._client._sharedChannels.delete(this._key());
+    this._client._sharedChannels.delete(groupKey(this.room, this.label));
     for (const channel of this._byPeer.values()) {
       try { channel.close(); } catch { /* already closed */ }
     }
     this._byPeer.clear();
-  }
-
-  _key() {
-    return `${this.room ?? '*'}\u0000${this.label}`;
   }
 
   _matches(peer) {
@@ -393,8 +394,6 @@ export class RoomSignalClient extends Emitter {
       this._rooms.delete(room);
       throw error;
     }
-    const pending = this._joining.get(room);
-    if (pending) return pending;
     return this._joinOnServer(room);
   }
 
@@ -405,17 +404,16 @@ export class RoomSignalClient extends Emitter {
     const attempt = (async () => {
       try {
         const result = await conn.invoke('CreateAndJoinRoom', { room });
+        const joined = { id: result.id, room: result.room, peers: result.peers.map((p) => p.id) };
         const record = this._rooms.get(room);
-        if (!record || conn !== this._conn) {
-          // Left (or reconnected) while the join was on its way.
-          return { id: result.id, room: result.room, peers: result.peers.map((p) => p.id) };
-        }
-        const rejoin = record.joined;
+        // Left (or reconnected) while the join was on its way.
+        if (!record || conn !== this._conn) return joined;
+        // Joining a room we are already in only reports its members.
+        const alreadyIn = record.joined;
         record.joined = true;
-        const peers = result.peers.map((p) => p.id);
-        if (!rejoin) this._emit('joined', { room, id: result.id, peers });
-        for (const peerId of peers) this._ensurePeer(record, peerId);
-        return { id: result.id, room: result.room, peers };
+        if (!alreadyIn) this._emit('joined', { room, id: joined.id, peers: joined.peers });
+        for (const peerId of joined.peers) this._ensurePeer(record, peerId);
+        return joined;
       } catch (error) {
         if (conn === this._conn && this._rooms.has(room) && !this._rooms.get(room).joined) {
           this._rooms.delete(room);
@@ -594,7 +592,7 @@ export class RoomSignalClient extends Emitter {
       if (matches.length > 1) throw new Error(`room: peer ${peerId} is in several rooms; say which`);
       return matches[0].createDataChannel(label, init);
     }
-    const key = `${room ?? '*'}\u0000${label}`;
+    const key = groupKey(room, label);
     const existing = this._sharedChannels.get(key);
     if (existing) return existing;
     const group = new DataChannelGroup(this, label, room ?? null, { ...init, negotiated: true, id: init.id ?? sharedChannelId(label) });

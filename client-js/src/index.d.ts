@@ -32,7 +32,10 @@ export declare const PeerLeftReason: {
 };
 export type PeerLeftReason = (typeof PeerLeftReason)[keyof typeof PeerLeftReason];
 
-/** ICE servers, or a function that fetches them (called before each new connection). */
+/**
+ * ICE servers, or a function that fetches them: called before each connection attempt that
+ * `connect()` starts (and after a closed connection), not when SignalR reconnects by itself.
+ */
 export type IceServersSource = RTCIceServer[] | (() => RTCIceServer[] | Promise<RTCIceServer[]>);
 
 /** Options of {@link RoomSignalClient}; every one has a default (see {@link defaultOptions}). */
@@ -181,6 +184,8 @@ export interface PeerEvents {
 
 /** A remote member of a room and our RTCPeerConnection to it. */
 export declare class Peer extends Emitter<PeerEvents> {
+  /** Peers are created by the client, one per remote member. */
+  private constructor();
   /** The remote connection id. */
   readonly id: string;
   /** The room shared with it. */
@@ -202,7 +207,7 @@ export declare class Peer extends Emitter<PeerEvents> {
   restartIce(): void;
   /** Opens a data channel to this peer only; the far side gets a `dataChannel` event. */
   createDataChannel(label: string, init?: RTCDataChannelInit): RTCDataChannel;
-  /** The open data channels of this peer (the control channel excluded), optionally by label. */
+  /** The data channels of this peer that have not closed (the control channel excluded), optionally by label. */
   dataChannels(label?: string): RTCDataChannel[];
   getStats(selector?: MediaStreamTrack | null): Promise<RTCStatsReport>;
   /** Closes the connection and its channels. */
@@ -211,6 +216,8 @@ export declare class Peer extends Emitter<PeerEvents> {
 
 /** A data channel with one label to every peer (of one room or all rooms), present and future. */
 export declare class DataChannelGroup {
+  /** Groups are created by {@link RoomSignalClient.openDataChannel}. */
+  private constructor();
   readonly label: string;
   /** The room it is limited to, or null for every room. */
   readonly room: string | null;

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildBundles } from '../scripts/build.mjs';
 import { startServer, repoRoot } from './helpers/server.mjs';
 import {
-  assertVideoFlows, chatLines, ensureOutputDir, joinRoom, launchChromium, mediaStats, openDemo, peerStates, waitConnected,
+  assertVideoFlows, chatLines, ensureOutputDir, joinCall, joinRoom, launchChromium, mediaStats, openDemo, peerStates, waitConnected,
 } from './helpers/browser.mjs';
 import { uniqueRoom } from './helpers/hub.mjs';
 import { waitFor } from './helpers/wait.mjs';
@@ -20,6 +20,14 @@ async function open() {
   const demo = await openDemo(browser, server.url);
   contexts.push(demo.context);
   return demo;
+}
+
+/** Opens `count` pages and puts them in one call in `room`. */
+async function openCall(count, room) {
+  const demos = [];
+  for (let i = 0; i < count; i++) demos.push(await open());
+  await joinCall(demos, room);
+  return demos;
 }
 
 async function sendChat(page, text) {
@@ -56,12 +64,9 @@ after(async () => {
 
 describe('the demo page in Chromium', () => {
   it('two pages in one room connect, see and hear each other, and chat both ways', async () => {
-    const room = uniqueRoom('two');
     const a = await open();
     const b = await open();
-    await joinRoom(a.page, room);
-    await joinRoom(b.page, room);
-    const [aPeers, bPeers] = await Promise.all([waitConnected(a.page, 1), waitConnected(b.page, 1)]);
+    const [aPeers, bPeers] = await joinCall([a, b], uniqueRoom('two'));
     assert.equal(aPeers[0].id, await selfId(b.page));
     assert.equal(bPeers[0].id, await selfId(a.page));
 
@@ -86,10 +91,7 @@ describe('the demo page in Chromium', () => {
   });
 
   it('a third page makes a three-way mesh, and closing a page removes its tile on the others within seconds', async () => {
-    const room = uniqueRoom('mesh');
-    const pages = [await open(), await open(), await open()];
-    for (const p of pages) await joinRoom(p.page, room);
-    await Promise.all(pages.map((p) => waitConnected(p.page, 2)));
+    const pages = await openCall(3, uniqueRoom('mesh'));
     await Promise.all(pages.map((p) => assertVideoFlows(p.page, 2)));
 
     await sendChat(pages[2].page, 'three is company');
@@ -110,8 +112,8 @@ describe('the demo page in Chromium', () => {
     for (const p of pages.slice(0, 2)) await p.context.close();
   });
 
-  /** Opens two pages, makes both click Join at the same wall-clock instant, waits for the call. */
-  async function joinAtOnce(query) {
+  /** Opens two pages (with `query` on their URL) and makes both click Join at the same wall-clock instant. */
+  async function openJoiningAtOnce(query) {
     const room = uniqueRoom('glare');
     const a = await openDemo(browser, server.url, { query });
     const b = await openDemo(browser, server.url, { query });
@@ -122,6 +124,12 @@ describe('the demo page in Chromium', () => {
     await Promise.all([a, b].map((p) => p.page.evaluate((t) => {
       setTimeout(() => document.getElementById('join').click(), Math.max(0, t - Date.now()));
     }, at)));
+    return [a, b];
+  }
+
+  /** Opens two pages, makes both click Join at the same wall-clock instant, waits for the call. */
+  async function joinAtOnce(query) {
+    const [a, b] = await openJoiningAtOnce(query);
     await Promise.all([waitConnected(a.page, 1), waitConnected(b.page, 1)]);
     await Promise.all([assertVideoFlows(a.page, 1), assertVideoFlows(b.page, 1)]);
     let collisions = 0;
@@ -145,17 +153,7 @@ describe('the demo page in Chromium', () => {
     // way, Chromium sometimes never gathers again; that is why the SDK avoids the collision.)
     let collisions = 0;
     for (let round = 0; round < 3; round++) {
-      const room = uniqueRoom('glare');
-      const query = '?initialOfferWait=0&connectTimeout=0';
-      const a = await openDemo(browser, server.url, { query });
-      const b = await openDemo(browser, server.url, { query });
-      contexts.push(a.context, b.context);
-      await a.page.fill('#room', room);
-      await b.page.fill('#room', room);
-      const at = Date.now() + 400;
-      await Promise.all([a, b].map((p) => p.page.evaluate((t) => {
-        setTimeout(() => document.getElementById('join').click(), Math.max(0, t - Date.now()));
-      }, at)));
+      const [a, b] = await openJoiningAtOnce('?initialOfferWait=0&connectTimeout=0');
       const describe = (page) => page.evaluate(() => {
         const peer = window.roomsignalDemo.client.peers()[0];
         // A description's identity: its ICE ufrag and DTLS fingerprint.
@@ -179,11 +177,7 @@ describe('the demo page in Chromium', () => {
 
   it('Leave removes the tile on the other page at once, and joining again reconnects the call', async () => {
     const room = uniqueRoom('leave');
-    const a = await open();
-    const b = await open();
-    await joinRoom(a.page, room);
-    await joinRoom(b.page, room);
-    await Promise.all([waitConnected(a.page, 1), waitConnected(b.page, 1)]);
+    const [a, b] = await openCall(2, room);
     await b.page.click('#leave');
     await waitFor(async () => (await tileIds(a.page)).length === 0, { timeout: 3_000, message: 'tile stayed after Leave' });
     assert.equal((await tileIds(b.page)).length, 0, 'the leaver drops its tiles too');
@@ -195,12 +189,7 @@ describe('the demo page in Chromium', () => {
   });
 
   it('a camera switch replaces the track without renegotiating, and the far side keeps receiving', async () => {
-    const room = uniqueRoom('switch');
-    const a = await open();
-    const b = await open();
-    await joinRoom(a.page, room);
-    await joinRoom(b.page, room);
-    await Promise.all([waitConnected(a.page, 1), waitConnected(b.page, 1)]);
+    const [a, b] = await openCall(2, uniqueRoom('switch'));
     await assertVideoFlows(b.page, 1);
     // "connected" can come before the last track is negotiated: wait until signaling is stable and the
     // remote description has stopped changing, so "before" is the settled session and not a mid-way one.
@@ -237,12 +226,7 @@ describe('the demo page in Chromium', () => {
   });
 
   it('an ICE restart renegotiates new credentials and the call stays up', async () => {
-    const room = uniqueRoom('ice');
-    const a = await open();
-    const b = await open();
-    await joinRoom(a.page, room);
-    await joinRoom(b.page, room);
-    await Promise.all([waitConnected(a.page, 1), waitConnected(b.page, 1)]);
+    const [a, b] = await openCall(2, uniqueRoom('ice'));
     const ufrag = (page) => page.evaluate(() => /a=ice-ufrag:(\S+)/.exec(window.roomsignalDemo.client.peers()[0].pc.localDescription.sdp)[1]);
     const [aBefore, bBefore] = [await ufrag(a.page), await ufrag(b.page)];
     await a.page.evaluate(() => window.roomsignalDemo.client.peers()[0].restartIce());
@@ -254,10 +238,7 @@ describe('the demo page in Chromium', () => {
   });
 
   it('a data channel opened to one peer reaches only that peer', async () => {
-    const room = uniqueRoom('direct');
-    const pages = [await open(), await open(), await open()];
-    for (const p of pages) await joinRoom(p.page, room);
-    await Promise.all(pages.map((p) => waitConnected(p.page, 2)));
+    const pages = await openCall(3, uniqueRoom('direct'));
     const targetId = await selfId(pages[1].page);
     for (const p of pages.slice(1)) {
       await p.page.evaluate(() => {

@@ -7,7 +7,7 @@ import { buildBundles } from '../scripts/build.mjs';
 import { startServer, freePort } from './helpers/server.mjs';
 import { startProxy } from './helpers/proxy.mjs';
 import { connectClient, uniqueRoom } from './helpers/hub.mjs';
-import { assertVideoFlows, joinRoom, launchChromium, openDemo, peerStates, waitConnected } from './helpers/browser.mjs';
+import { assertVideoFlows, joinCall, joinRoom, launchChromium, openDemo, peerStates, waitConnected } from './helpers/browser.mjs';
 import { sleep } from './helpers/wait.mjs';
 
 let server;
@@ -67,9 +67,7 @@ describe('the SDK in Chromium', () => {
     const a = await openDemo(browser, proxy.url);
     const b = await openDemo(browser, server.url);
     cleanups.push(() => a.context.close(), () => b.context.close());
-    await joinRoom(a.page, room);
-    await joinRoom(b.page, room);
-    await Promise.all([waitConnected(a.page, 1), waitConnected(b.page, 1)]);
+    await joinCall([a, b], room);
     const idBefore = await a.page.evaluate(() => window.roomsignalDemo.client.id);
     await a.page.evaluate(() => {
       window.seen = { states: [], peerLeft: 0 };
@@ -106,9 +104,7 @@ describe('the SDK in Chromium', () => {
     const a = await openDemo(browser, node.url);
     const b = await openDemo(browser, node.url);
     cleanups.push(() => a.context.close(), () => b.context.close());
-    await joinRoom(a.page, room);
-    await joinRoom(b.page, room);
-    await Promise.all([waitConnected(a.page, 1), waitConnected(b.page, 1)]);
+    await joinCall([a, b], room);
     const ids = await Promise.all([a, b].map((p) => p.page.evaluate(() => window.roomsignalDemo.client.id)));
 
     await node.stop();

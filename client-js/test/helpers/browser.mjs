@@ -62,6 +62,15 @@ export async function joinRoom(page, room) {
   await page.waitForFunction((r) => document.body.dataset.room === r && window.roomsignalDemo.client.rooms.includes(r), room);
 }
 
+/**
+ * Joins every page to `room`, one after another, and waits until each is connected to all the
+ * others; resolves with what each page sees of its peers (see waitConnected).
+ */
+export async function joinCall(demos, room) {
+  for (const { page } of demos) await joinRoom(page, room);
+  return Promise.all(demos.map(({ page }) => waitConnected(page, demos.length - 1)));
+}
+
 /** What a page sees of its peers: id, RTCPeerConnection state, tile state. */
 export function peerStates(page) {
   return page.evaluate(() => window.roomsignalDemo.client.peers().map((p) => ({

@@ -12,19 +12,12 @@ export function withTimeout(promise, ms, message = `timed out after ${ms} ms`) {
 /** Polls `condition` (sync or async) until it returns a truthy value, which it resolves with. */
 export async function waitFor(condition, { timeout = 10_000, interval = 50, message } = {}) {
   const deadline = Date.now() + timeout;
-  let lastError;
   for (;;) {
-    try {
-      const value = await condition();
-      if (value) return value;
-    } catch (error) {
-      // A condition may throw to abort the wait at once (e.g. a child process died).
-      if (error?.abortWait !== false) throw error;
-      lastError = error;
-    }
+    // A condition that throws ends the wait at once (e.g. a child process died).
+    const value = await condition();
+    if (value) return value;
     if (Date.now() >= deadline) {
-      const text = typeof message === 'function' ? message() : (message ?? `condition not met within ${timeout} ms`);
-      throw new Error(lastError ? `${text} (last error: ${lastError.message})` : text);
+      throw new Error(typeof message === 'function' ? message() : (message ?? `condition not met within ${timeout} ms`));
     }
     await new Promise((resolve) => setTimeout(resolve, interval));
   }
