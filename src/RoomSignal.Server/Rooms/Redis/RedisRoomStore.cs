@@ -29,6 +29,7 @@ namespace RoomSignal.Server.Rooms.Redis;
 internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
 {
     private const int MaxBufferedChanges = 10_000;
+    private static readonly TimeSpan SubscriptionConfirmTimeout = TimeSpan.FromSeconds(1);
 
     private readonly IRedisConnection _redis;
     private readonly RedisKeyspace _keys;
@@ -330,10 +331,19 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
                 }
             }
 
-            if (subscriber.SubscribedEndpoint(_keys.RoomChanges) is null)
+            // SE.Redis 1.2.6 records the server of a subscription a moment after SubscribeAsync completes, and a
+            // subscription made while Redis was down completes without reaching any server: wait briefly for the
+            // server to show up before deciding which of the two this is.
+            var confirmBy = DateTime.UtcNow + SubscriptionConfirmTimeout;
+            while (subscriber.SubscribedEndpoint(_keys.RoomChanges) is null)
             {
-                await RemoveUnsentSubscriptionAsync(subscriber);
-                throw new TimeoutException("The subscription to room changes reached no Redis server yet.");
+                if (DateTime.UtcNow >= confirmBy)
+                {
+                    await RemoveUnsentSubscriptionAsync(subscriber);
+                    throw new TimeoutException("The subscription to room changes reached no Redis server yet.");
+                }
+
+                await Task.Delay(10, cancellationToken);
             }
 
             _subscribed = true;
