@@ -65,4 +65,7 @@ internal static partial class RoomClusterLog
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Error, Message = "This node was swept as dead (it missed its heartbeat for a whole TTL) and its members were reported gone; forgot {Memberships} memberships, which must be joined again")]
     public static partial void WasSwept(ILogger logger, int memberships);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "Checked this node's memberships against Redis: nothing was missing")]
+    public static partial void NothingToRestore(ILogger logger);
 }

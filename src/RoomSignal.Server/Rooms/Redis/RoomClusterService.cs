@@ -137,7 +137,15 @@ internal sealed class RoomClusterService(
                     _resyncRequested = false;
                     store.ReconcileNeeded = false;
                     var restored = await store.RestoreAsync(token);
-                    RoomClusterLog.Restored(logger, restored);
+                    // Every start and every failed leave asks for this check; only a real loss deserves a warning.
+                    if (restored > 0)
+                    {
+                        RoomClusterLog.Restored(logger, restored);
+                    }
+                    else
+                    {
+                        RoomClusterLog.NothingToRestore(logger);
+                    }
                 }
                 else if (_resyncRequested)
                 {
