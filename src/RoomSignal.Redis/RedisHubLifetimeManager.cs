@@ -120,9 +120,9 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
             ? $"{SanitizedMachineName()}-{Guid.NewGuid().ToString("N")[..12]}"
             : _options.NodeId;
         _allChannel = Channel(_keys.BackplaneAll(HubName));
-        _nodeChannel = Channel(_keys.BackplaneNode(HubName, NodeId));
-        _ownersKey = _keys.BackplaneOwners(HubName);
         _nodeChannelPrefix = _keys.BackplaneNode(HubName, string.Empty);
+        _nodeChannel = NodeChannel(NodeId);
+        _ownersKey = _keys.BackplaneOwners(HubName);
         _onMessage = OnMessage;
         _owners = new ConnectionOwnerCache(_options.OwnerCacheSize);
         _locks = new SemaphoreSlim[LockStripes];
@@ -891,7 +891,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
             }
 
             var ack = BackplaneCodec.Encode(new BackplaneGroupAck(command.RequestId, status));
-            await CallRedisAsync(r => r.Subscriber.PublishAsync(Channel(_keys.BackplaneNode(HubName, command.ReplyNode)), ack), "acknowledging a group command", CancellationToken.None).ConfigureAwait(false);
+            await CallRedisAsync(r => r.Subscriber.PublishAsync(NodeChannel(command.ReplyNode), ack), "acknowledging a group command", CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -930,7 +930,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
     private async Task PublishToNodeAsync(string nodeId, IReadOnlyList<string> connectionIds, SerializedMessage[] messages, CancellationToken cancellationToken)
     {
         var payload = BackplaneCodec.Encode(new BackplaneInvocation(NodeId, InvocationScope.Connections, connectionIds, [], messages));
-        var receivers = await CallRedisAsync(r => r.Subscriber.PublishAsync(Channel(_keys.BackplaneNode(HubName, nodeId)), payload), "a send to a connection", cancellationToken).ConfigureAwait(false);
+        var receivers = await CallRedisAsync(r => r.Subscriber.PublishAsync(NodeChannel(nodeId), payload), "a send to a connection", cancellationToken).ConfigureAwait(false);
         if (receivers == 0)
         {
             ForgetNode(nodeId, connectionIds);
@@ -945,7 +945,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
         try
         {
             var payload = BackplaneCodec.Encode(new BackplaneGroupCommand(requestId, NodeId, action, connectionId, group));
-            var receivers = await CallRedisAsync(r => r.Subscriber.PublishAsync(Channel(_keys.BackplaneNode(HubName, nodeId)), payload), "a group command", cancellationToken).ConfigureAwait(false);
+            var receivers = await CallRedisAsync(r => r.Subscriber.PublishAsync(NodeChannel(nodeId), payload), "a group command", cancellationToken).ConfigureAwait(false);
             if (receivers == 0)
             {
                 // Nobody listens on that node's channel: the node and its connections are gone.
@@ -1248,6 +1248,9 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
     }
 
     private static RedisChannel Channel(string name) => new(name, RedisChannel.PatternMode.Literal);
+
+    // Another node's directed channel: the same name RedisKeyspace.BackplaneNode builds, without joining its parts per send.
+    private RedisChannel NodeChannel(string nodeId) => Channel(_nodeChannelPrefix + nodeId);
 
     private static string SanitizedMachineName()
     {
