@@ -161,12 +161,8 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
                 await WaitUntilLiveAsync(_options.OperationTimeout).ConfigureAwait(false);
             }
 
-            if (!_live)
-            {
-                return;
-            }
-
-            if (local.Registered)
+            // Not live (Redis is down: the heal loop registers it later), or the heal loop has registered it already.
+            if (!_live || local.Registered)
             {
                 return;
             }
@@ -500,7 +496,6 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
                 // Best effort: Redis may be gone already.
             }
         }
-
     }
 
     // ---------------------------------------------------------------- start and recovery
