@@ -344,7 +344,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
     public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(groupName);
-        return SendIndexedAsync(_groups, InvocationScope.Group, groupName, _keys.BackplaneGroup(HubName, groupName), Serialize(methodName, args), [], cancellationToken);
+        return SendIndexedAsync(InvocationScope.Group, groupName, Serialize(methodName, args), [], cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -353,21 +353,21 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
         ArgumentNullException.ThrowIfNull(groupNames);
         var messages = Serialize(methodName, args);
         return Task.WhenAll(groupNames.Select(group =>
-            SendIndexedAsync(_groups, InvocationScope.Group, group, _keys.BackplaneGroup(HubName, group), messages, [], cancellationToken)));
+            SendIndexedAsync(InvocationScope.Group, group, messages, [], cancellationToken)));
     }
 
     /// <inheritdoc/>
     public override Task SendGroupExceptAsync(string groupName, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(groupName);
-        return SendIndexedAsync(_groups, InvocationScope.Group, groupName, _keys.BackplaneGroup(HubName, groupName), Serialize(methodName, args), excludedConnectionIds ?? [], cancellationToken);
+        return SendIndexedAsync(InvocationScope.Group, groupName, Serialize(methodName, args), excludedConnectionIds ?? [], cancellationToken);
     }
 
     /// <inheritdoc/>
     public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        return SendIndexedAsync(_users, InvocationScope.User, userId, _keys.BackplaneUser(HubName, userId), Serialize(methodName, args), [], cancellationToken);
+        return SendIndexedAsync(InvocationScope.User, userId, Serialize(methodName, args), [], cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -376,7 +376,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
         ArgumentNullException.ThrowIfNull(userIds);
         var messages = Serialize(methodName, args);
         return Task.WhenAll(userIds.Select(user =>
-            SendIndexedAsync(_users, InvocationScope.User, user, _keys.BackplaneUser(HubName, user), messages, [], cancellationToken)));
+            SendIndexedAsync(InvocationScope.User, user, messages, [], cancellationToken)));
     }
 
     // ---------------------------------------------------------------- groups
@@ -905,15 +905,12 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
         await Task.WhenAll(localWrite, publish).ConfigureAwait(false);
     }
 
-    private async Task SendIndexedAsync(
-        ConcurrentDictionary<string, ConcurrentDictionary<string, HubConnectionContext>> index,
-        InvocationScope scope,
-        string name,
-        string channel,
-        SerializedMessage[] messages,
-        IReadOnlyList<string> excluded,
-        CancellationToken cancellationToken)
+    /// <summary>Writes the local members of a group or user, and publishes to its channel for the other nodes.</summary>
+    private async Task SendIndexedAsync(InvocationScope scope, string name, SerializedMessage[] messages, IReadOnlyList<string> excluded, CancellationToken cancellationToken)
     {
+        var (index, channel) = scope == InvocationScope.Group
+            ? (_groups, _keys.BackplaneGroup(HubName, name))
+            : (_users, _keys.BackplaneUser(HubName, name));
         var localWrite = index.TryGetValue(name, out var members)
             ? WriteAsync(members.Values, new SerializedHubMessage(messages), excluded, cancellationToken)
             : Task.CompletedTask;
