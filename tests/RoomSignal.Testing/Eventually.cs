@@ -34,14 +34,8 @@ public static class Eventually
     /// <summary>Awaits <paramref name="task"/> for at most the timeout, naming what was awaited when it runs out.</summary>
     public static async Task<T> Within<T>(this Task<T> task, string what, TimeSpan? timeout = null)
     {
-        try
-        {
-            return await task.WaitAsync(timeout ?? DefaultTimeout);
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"Timed out after {(timeout ?? DefaultTimeout).TotalSeconds:0.#} s waiting for: {what}");
-        }
+        await ((Task)task).Within(what, timeout);
+        return await task;
     }
 
     /// <summary>Awaits <paramref name="task"/> for at most the timeout, naming what was awaited when it runs out.</summary>

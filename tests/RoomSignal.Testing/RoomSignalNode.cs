@@ -2,12 +2,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using RoomSignal.Client;
-using RoomSignal.Contracts;
 
 namespace RoomSignal.Testing;
 
@@ -15,7 +12,7 @@ namespace RoomSignal.Testing;
 /// One RoomSignal server node inside the test process: the real app (AddRoomSignal/MapRoomSignal)
 /// on real Kestrel on a dynamic 127.0.0.1 port. Start several with the same Redis to make a cluster.
 /// </summary>
-public sealed class RoomSignalNode : IAsyncDisposable
+public sealed class RoomSignalNode : IRoomSignalEndpoint, IAsyncDisposable
 {
     private readonly WebApplication _app;
 
@@ -29,7 +26,7 @@ public sealed class RoomSignalNode : IAsyncDisposable
     public Uri BaseUri { get; }
 
     /// <summary>The hub address, <c>ws://127.0.0.1:port/hubs/room</c>.</summary>
-    public Uri HubUri => WebSocketConnectionFactory.ToWebSocketUri(new Uri(BaseUri, RoomHubRoutes.Path));
+    public Uri HubUri => RoomSignalEndpointExtensions.HubUriFor(BaseUri);
 
     /// <summary>The node's services.</summary>
     public IServiceProvider Services => _app.Services;
@@ -72,14 +69,6 @@ public sealed class RoomSignalNode : IAsyncDisposable
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new RoomSignalNode(app, new Uri(address.EndsWith('/') ? address : address + "/"));
-    }
-
-    /// <summary>A raw <see cref="HubConnection"/> to this node over our WebSocket factory (not started).</summary>
-    public HubConnection CreateHubConnection(Action<IHubConnectionBuilder>? configure = null)
-    {
-        var builder = new HubConnectionBuilder().WithWebSocketUrl(HubUri);
-        configure?.Invoke(builder);
-        return builder.Build();
     }
 
     /// <summary>Stops the node gracefully (as SIGTERM would), closing its connections.</summary>

@@ -1,10 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
-using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
-using RoomSignal.Client;
-using RoomSignal.Contracts;
 
 namespace RoomSignal.Testing;
 
@@ -14,7 +10,7 @@ namespace RoomSignal.Testing;
 /// <see cref="TerminateAsync"/> is SIGTERM. The dll is the one built next to the tests (same configuration),
 /// or <c>ROOMSIGNAL_SERVER_DLL</c> when set. Disposing always kills the process.
 /// </summary>
-public sealed class RoomSignalProcess : IAsyncDisposable
+public sealed class RoomSignalProcess : IRoomSignalEndpoint, IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private static readonly ConcurrentDictionary<int, Process> Running = new();
@@ -54,7 +50,7 @@ public sealed class RoomSignalProcess : IAsyncDisposable
     public Uri BaseUri { get; }
 
     /// <summary>The hub address, <c>ws://127.0.0.1:port/hubs/room</c>.</summary>
-    public Uri HubUri => WebSocketConnectionFactory.ToWebSocketUri(new Uri(BaseUri, RoomHubRoutes.Path));
+    public Uri HubUri => RoomSignalEndpointExtensions.HubUriFor(BaseUri);
 
     /// <summary>The OS process id.</summary>
     public int ProcessId => _process.Id;
@@ -108,14 +104,6 @@ public sealed class RoomSignalProcess : IAsyncDisposable
         }
 
         return node;
-    }
-
-    /// <summary>A raw <see cref="HubConnection"/> to this node over our WebSocket factory (not started).</summary>
-    public HubConnection CreateHubConnection(Action<IHubConnectionBuilder>? configure = null)
-    {
-        var builder = new HubConnectionBuilder().WithWebSocketUrl(HubUri);
-        configure?.Invoke(builder);
-        return builder.Build();
     }
 
     /// <summary>Kills the process at once (SIGKILL): no cleanup runs, as in a crash.</summary>

@@ -17,8 +17,8 @@ public static class RoomSignalServerExtensions
     /// <summary>The largest hub message a client may send; a larger one closes that connection only.</summary>
     public const long MaximumReceiveMessageSize = 128 * 1024;
 
-    /// <summary>Tag of the health checks that gate <c>/readyz</c>.</summary>
-    public const string ReadinessTag = "ready";
+    /// <summary>Tag of the health checks that gate <c>/readyz</c> (the one the Redis health check carries).</summary>
+    public const string ReadinessTag = RoomSignalRedisSignalRBuilderExtensions.ReadinessTag;
 
     /// <summary>Adds the room hub, its validation, options, room store and health checks.</summary>
     public static IHostApplicationBuilder AddRoomSignal(this IHostApplicationBuilder builder)
@@ -55,6 +55,7 @@ public static class RoomSignalServerExtensions
         // Scale out: with a Redis configured, every node shares one hub through our Redis backplane (and /readyz
         // reports 503 while Redis is unreachable), and room membership lives in Redis. Without one: a single node,
         // the default in-memory hub lifetime manager and the in-memory room store.
+        services.AddHealthChecks();
         services.AddSingleton<IRoomStore, InMemoryRoomStore>();
         if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignalRedisOptions.SectionName}:Configuration"]))
         {
@@ -70,8 +71,6 @@ public static class RoomSignalServerExtensions
             services.AddSingleton(sp => (IRedisBackplaneStatus)sp.GetRequiredService<HubLifetimeManager<RoomHub>>());
             services.AddHealthChecks().AddCheck<ClusterReadinessHealthCheck>("cluster", tags: [ReadinessTag]);
         }
-
-        services.AddHealthChecks();
 
         return builder;
     }
