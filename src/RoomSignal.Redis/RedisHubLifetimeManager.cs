@@ -120,9 +120,9 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
             ? $"{SanitizedMachineName()}-{Guid.NewGuid().ToString("N")[..12]}"
             : _options.NodeId;
         _allChannel = Channel(_keys.BackplaneAll(HubName));
-        _nodeChannel = Channel(_keys.BackplaneNode(HubName, NodeId));
-        _ownersKey = _keys.BackplaneOwners(HubName);
         _nodeChannelPrefix = _keys.BackplaneNode(HubName, string.Empty);
+        _nodeChannel = NodeChannel(NodeId);
+        _ownersKey = _keys.BackplaneOwners(HubName);
         _onMessage = OnMessage;
         _owners = new ConnectionOwnerCache(_options.OwnerCacheSize);
         _locks = new SemaphoreSlim[LockStripes];
@@ -161,12 +161,8 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
                 await WaitUntilLiveAsync(_options.OperationTimeout).ConfigureAwait(false);
             }
 
-            if (!_live)
-            {
-                return;
-            }
-
-            if (local.Registered)
+            // Not live (Redis is down: the heal loop registers it later), or the heal loop has registered it already.
+            if (!_live || local.Registered)
             {
                 return;
             }
@@ -348,7 +344,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
     public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(groupName);
-        return SendIndexedAsync(_groups, InvocationScope.Group, groupName, _keys.BackplaneGroup(HubName, groupName), Serialize(methodName, args), [], cancellationToken);
+        return SendIndexedAsync(InvocationScope.Group, groupName, Serialize(methodName, args), [], cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -357,21 +353,21 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
         ArgumentNullException.ThrowIfNull(groupNames);
         var messages = Serialize(methodName, args);
         return Task.WhenAll(groupNames.Select(group =>
-            SendIndexedAsync(_groups, InvocationScope.Group, group, _keys.BackplaneGroup(HubName, group), messages, [], cancellationToken)));
+            SendIndexedAsync(InvocationScope.Group, group, messages, [], cancellationToken)));
     }
 
     /// <inheritdoc/>
     public override Task SendGroupExceptAsync(string groupName, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(groupName);
-        return SendIndexedAsync(_groups, InvocationScope.Group, groupName, _keys.BackplaneGroup(HubName, groupName), Serialize(methodName, args), excludedConnectionIds ?? [], cancellationToken);
+        return SendIndexedAsync(InvocationScope.Group, groupName, Serialize(methodName, args), excludedConnectionIds ?? [], cancellationToken);
     }
 
     /// <inheritdoc/>
     public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        return SendIndexedAsync(_users, InvocationScope.User, userId, _keys.BackplaneUser(HubName, userId), Serialize(methodName, args), [], cancellationToken);
+        return SendIndexedAsync(InvocationScope.User, userId, Serialize(methodName, args), [], cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -380,7 +376,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
         ArgumentNullException.ThrowIfNull(userIds);
         var messages = Serialize(methodName, args);
         return Task.WhenAll(userIds.Select(user =>
-            SendIndexedAsync(_users, InvocationScope.User, user, _keys.BackplaneUser(HubName, user), messages, [], cancellationToken)));
+            SendIndexedAsync(InvocationScope.User, user, messages, [], cancellationToken)));
     }
 
     // ---------------------------------------------------------------- groups
@@ -500,7 +496,6 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
                 // Best effort: Redis may be gone already.
             }
         }
-
     }
 
     // ---------------------------------------------------------------- start and recovery
@@ -891,7 +886,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
             }
 
             var ack = BackplaneCodec.Encode(new BackplaneGroupAck(command.RequestId, status));
-            await CallRedisAsync(r => r.Subscriber.PublishAsync(Channel(_keys.BackplaneNode(HubName, command.ReplyNode)), ack), "acknowledging a group command", CancellationToken.None).ConfigureAwait(false);
+            await CallRedisAsync(r => r.Subscriber.PublishAsync(NodeChannel(command.ReplyNode), ack), "acknowledging a group command", CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -910,15 +905,12 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
         await Task.WhenAll(localWrite, publish).ConfigureAwait(false);
     }
 
-    private async Task SendIndexedAsync(
-        ConcurrentDictionary<string, ConcurrentDictionary<string, HubConnectionContext>> index,
-        InvocationScope scope,
-        string name,
-        string channel,
-        SerializedMessage[] messages,
-        IReadOnlyList<string> excluded,
-        CancellationToken cancellationToken)
+    /// <summary>Writes the local members of a group or user, and publishes to its channel for the other nodes.</summary>
+    private async Task SendIndexedAsync(InvocationScope scope, string name, SerializedMessage[] messages, IReadOnlyList<string> excluded, CancellationToken cancellationToken)
     {
+        var (index, channel) = scope == InvocationScope.Group
+            ? (_groups, _keys.BackplaneGroup(HubName, name))
+            : (_users, _keys.BackplaneUser(HubName, name));
         var localWrite = index.TryGetValue(name, out var members)
             ? WriteAsync(members.Values, new SerializedHubMessage(messages), excluded, cancellationToken)
             : Task.CompletedTask;
@@ -930,7 +922,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
     private async Task PublishToNodeAsync(string nodeId, IReadOnlyList<string> connectionIds, SerializedMessage[] messages, CancellationToken cancellationToken)
     {
         var payload = BackplaneCodec.Encode(new BackplaneInvocation(NodeId, InvocationScope.Connections, connectionIds, [], messages));
-        var receivers = await CallRedisAsync(r => r.Subscriber.PublishAsync(Channel(_keys.BackplaneNode(HubName, nodeId)), payload), "a send to a connection", cancellationToken).ConfigureAwait(false);
+        var receivers = await CallRedisAsync(r => r.Subscriber.PublishAsync(NodeChannel(nodeId), payload), "a send to a connection", cancellationToken).ConfigureAwait(false);
         if (receivers == 0)
         {
             ForgetNode(nodeId, connectionIds);
@@ -945,7 +937,7 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
         try
         {
             var payload = BackplaneCodec.Encode(new BackplaneGroupCommand(requestId, NodeId, action, connectionId, group));
-            var receivers = await CallRedisAsync(r => r.Subscriber.PublishAsync(Channel(_keys.BackplaneNode(HubName, nodeId)), payload), "a group command", cancellationToken).ConfigureAwait(false);
+            var receivers = await CallRedisAsync(r => r.Subscriber.PublishAsync(NodeChannel(nodeId), payload), "a group command", cancellationToken).ConfigureAwait(false);
             if (receivers == 0)
             {
                 // Nobody listens on that node's channel: the node and its connections are gone.
@@ -1248,6 +1240,9 @@ public sealed class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IR
     }
 
     private static RedisChannel Channel(string name) => new(name, RedisChannel.PatternMode.Literal);
+
+    // Another node's directed channel: the same name RedisKeyspace.BackplaneNode builds, without joining its parts per send.
+    private RedisChannel NodeChannel(string nodeId) => Channel(_nodeChannelPrefix + nodeId);
 
     private static string SanitizedMachineName()
     {

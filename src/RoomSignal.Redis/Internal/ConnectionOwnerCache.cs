@@ -11,8 +11,6 @@ internal sealed class ConnectionOwnerCache(int capacity)
 {
     private readonly ConcurrentDictionary<string, string> _owners = new(StringComparer.Ordinal);
 
-    public int Count => _owners.Count;
-
     public bool TryGet(string connectionId, out string nodeId) => _owners.TryGetValue(connectionId, out nodeId!);
 
     public void Set(string connectionId, string nodeId)

@@ -51,7 +51,7 @@ public sealed class BackplaneCluster : IAsyncDisposable
     /// </summary>
     public async Task FenceAsync(TestClient sender, IEnumerable<TestClient> clients)
     {
-        var fence = "fence-" + Guid.NewGuid().ToString("N")[..8];
+        var fence = TestNames.Unique("fence");
         await sender.InvokeAsync(nameof(BackplaneTestHub.SendAll), fence);
         await Task.WhenAll(clients.Select(c => c.WaitForAsync(fence)));
     }

@@ -1,13 +1,12 @@
 using Microsoft.AspNetCore.SignalR;
 using RoomSignal.Testing;
+using static RoomSignal.Redis.Tests.Backplane.TestNames;
 
 namespace RoomSignal.Redis.Tests.Backplane;
 
 /// <summary>Every send of a hub reaches exactly its targets when they are spread over three nodes.</summary>
 public sealed class CrossNodeDeliveryTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
-    private static string Unique(string what) => $"{what}-{Guid.NewGuid().ToString("N")[..8]}";
-
     [Fact]
     public async Task BroadcastReachesEveryConnectionOnEveryNode()
     {

@@ -13,7 +13,7 @@ public sealed class IsolationAndLimitsTests(RedisFixture redis) : IClassFixture<
         await using var green = await BackplaneCluster.StartAsync(redis.Server, 2);
         var blueClients = await blue.ConnectAsync(2);
         var greenClients = await green.ConnectAsync(2);
-        var message = "blue-only-" + Guid.NewGuid().ToString("N")[..8];
+        var message = TestNames.Unique("blue-only");
 
         await blueClients[0].InvokeAsync(nameof(BackplaneTestHub.SendAll), message);
 

@@ -1,13 +1,12 @@
 using Microsoft.AspNetCore.SignalR.Client;
 using RoomSignal.Testing;
+using static RoomSignal.Redis.Tests.Backplane.TestNames;
 
 namespace RoomSignal.Redis.Tests.Backplane;
 
 /// <summary>A node that shuts down takes only its own connections with it.</summary>
 public sealed class NodeLossTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
-    private static string Unique(string what) => $"{what}-{Guid.NewGuid().ToString("N")[..8]}";
-
     [Fact]
     public async Task StoppingANodeLosesOnlyItsOwnConnections()
     {

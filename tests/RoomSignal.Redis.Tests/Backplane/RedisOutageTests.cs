@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
 using RoomSignal.Testing;
+using static RoomSignal.Redis.Tests.Backplane.TestNames;
 
 namespace RoomSignal.Redis.Tests.Backplane;
 
@@ -8,8 +9,6 @@ namespace RoomSignal.Redis.Tests.Backplane;
 public sealed class RedisOutageTests
 {
     private const string ManagerCategory = "RoomSignal.Redis.RedisHubLifetimeManager";
-
-    private static string Unique(string what) => $"{what}-{Guid.NewGuid().ToString("N")[..8]}";
 
     [Fact]
     public async Task WhileRedisIsDownLocalDeliveryGoesOnAndRemoteSendsFailFastWithOneLoggedError()

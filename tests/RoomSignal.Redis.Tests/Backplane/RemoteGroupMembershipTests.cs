@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.SignalR;
 using RoomSignal.Testing;
+using static RoomSignal.Redis.Tests.Backplane.TestNames;
 
 namespace RoomSignal.Redis.Tests.Backplane;
 
@@ -9,8 +10,6 @@ public sealed class RemoteGroupMembershipTests(RedisFixture redis) : IClassFixtu
 {
     // Long enough that "failed fast" cannot be confused with "waited for the acknowledgement timeout".
     private static readonly Dictionary<string, string?> LongAckTimeout = new() { ["RoomSignal:Redis:Backplane:AckTimeout"] = "00:00:10" };
-
-    private static string Unique(string what) => $"{what}-{Guid.NewGuid().ToString("N")[..8]}";
 
     [Fact]
     public async Task AddingAConnectionOnAnotherNodeHoldsOnEveryNodeWhenTheAwaitReturns()

@@ -29,7 +29,7 @@ public sealed class RoomSignalWiringTests
         var offers = new TaskCompletionSource<SdpMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
         b.On<SdpMessage>(RoomClientEvents.Offer, m => offers.TrySetResult(m));
         await b.StartAsync().Within("b to connect to node B");
-        var room = "wiring-" + Guid.NewGuid().ToString("N")[..8];
+        var room = TestNames.Unique("wiring");
         var joined = await b.InvokeAsync<RoomJoined>(nameof(IRoomHub.CreateAndJoinRoom), new JoinRoomRequest(room)).Within("b to join");
 
         var hub = nodeA.Services.GetRequiredService<IHubContext<RoomHub, IRoomClient>>();
