@@ -39,7 +39,7 @@ public sealed class CrossNodeContractTests(TwoNodeCluster cluster) : IClassFixtu
     {
         await using var a = await Peer.ConnectAsync(cluster.NodeA);
         await using var b = await Peer.ConnectAsync(cluster.NodeB);
-        var room = TestCluster.UniqueRoom("join");
+        var room = TestNames.Unique("join");
 
         var first = await a.JoinAsync(room);
         var second = await b.JoinAsync(room);
@@ -56,7 +56,7 @@ public sealed class CrossNodeContractTests(TwoNodeCluster cluster) : IClassFixtu
     {
         await using var a = await Peer.ConnectAsync(cluster.NodeA);
         await using var b = await Peer.ConnectAsync(cluster.NodeB);
-        var room = TestCluster.UniqueRoom("rejoin");
+        var room = TestNames.Unique("rejoin");
         await a.JoinAsync(room);
         await b.JoinAsync(room);
         await a.WaitForJoinedAsync(b.Id, room);
@@ -75,7 +75,7 @@ public sealed class CrossNodeContractTests(TwoNodeCluster cluster) : IClassFixtu
     {
         await using var a = await Peer.ConnectAsync(cluster.NodeA);
         await using var b = await Peer.ConnectAsync(cluster.NodeB);
-        var room = TestCluster.UniqueRoom("relay");
+        var room = TestNames.Unique("relay");
         await a.JoinAsync(room);
         await b.JoinAsync(room);
 
@@ -95,8 +95,8 @@ public sealed class CrossNodeContractTests(TwoNodeCluster cluster) : IClassFixtu
         await using var a = await Peer.ConnectAsync(cluster.NodeA);
         await using var b = await Peer.ConnectAsync(cluster.NodeB);
         await using var outsider = await Peer.ConnectAsync(cluster.NodeB);
-        var room = TestCluster.UniqueRoom("refuse");
-        var elsewhere = TestCluster.UniqueRoom("elsewhere");
+        var room = TestNames.Unique("refuse");
+        var elsewhere = TestNames.Unique("elsewhere");
         await a.JoinAsync(room);
         await b.JoinAsync(room);
         await outsider.JoinAsync(elsewhere);
@@ -122,9 +122,9 @@ public sealed class CrossNodeContractTests(TwoNodeCluster cluster) : IClassFixtu
         await using var c = await Peer.ConnectAsync(cluster.NodeA);
         await using var bystander = await Peer.ConnectAsync(cluster.NodeB);
         var leaver = await Peer.ConnectAsync(cluster.NodeA);
-        var room = TestCluster.UniqueRoom("bye");
-        var second = TestCluster.UniqueRoom("bye2");
-        var unrelated = TestCluster.UniqueRoom("unrelated");
+        var room = TestNames.Unique("bye");
+        var second = TestNames.Unique("bye2");
+        var unrelated = TestNames.Unique("unrelated");
         await leaver.JoinAsync(room);
         await leaver.JoinAsync(second);
         await a.JoinAsync(room);
@@ -148,7 +148,7 @@ public sealed class CrossNodeContractTests(TwoNodeCluster cluster) : IClassFixtu
     {
         await using var a = await Peer.ConnectAsync(cluster.NodeA);
         await using var b = await Peer.ConnectAsync(cluster.NodeB);
-        var room = TestCluster.UniqueRoom("exit");
+        var room = TestNames.Unique("exit");
         await a.JoinAsync(room);
         await b.JoinAsync(room);
 
@@ -162,7 +162,7 @@ public sealed class CrossNodeContractTests(TwoNodeCluster cluster) : IClassFixtu
     [Fact]
     public async Task AFullRoomRefusesAJoinFromAnyNode()
     {
-        var room = TestCluster.UniqueRoom("full");
+        var room = TestNames.Unique("full");
         await using var a = await Peer.ConnectAsync(cluster.NodeA);
         await using var b = await Peer.ConnectAsync(cluster.NodeB);
         await using var c = await Peer.ConnectAsync(cluster.NodeA);
@@ -194,7 +194,7 @@ public sealed class CrossNodeContractTests(TwoNodeCluster cluster) : IClassFixtu
     {
         await using var a = await Peer.ConnectAsync(cluster.NodeA);
         await using var b = await Peer.ConnectAsync(cluster.NodeB);
-        var room = TestCluster.UniqueRoom("race2");
+        var room = TestNames.Unique("race2");
 
         var joins = await Task.WhenAll(a.JoinAsync(room), b.JoinAsync(room));
 

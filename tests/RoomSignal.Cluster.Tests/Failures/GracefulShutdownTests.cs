@@ -19,8 +19,8 @@ public sealed class GracefulShutdownTests
         await using var a = await Peer.ConnectAsync(stopping);
         await using var b = await Peer.ConnectAsync(staying);
         await using var c = await Peer.ConnectAsync(staying);
-        var room = TestCluster.UniqueRoom("sigterm");
-        var otherRoom = TestCluster.UniqueRoom("sigterm-other");
+        var room = TestNames.Unique("sigterm");
+        var otherRoom = TestNames.Unique("sigterm-other");
         await a.JoinAsync(room);
         await a.JoinAsync(otherRoom);
         await b.JoinAsync(room);

@@ -48,7 +48,7 @@ public sealed class LateRedisTests
     private static async Task AssertBothWaysAsync(Peer a, Peer b)
     {
         // a is there first: b's join (retried until the late node accepts it) lists a, and a hears of b.
-        var first = TestCluster.UniqueRoom("late-first");
+        var first = TestNames.Unique("late-first");
         await JoinWhenAcceptedAsync(a, first);
         var joined = await JoinWhenAcceptedAsync(b, first);
         Assert.Equal([a.Id], joined.Peers.Select(p => p.Id));
@@ -64,7 +64,7 @@ public sealed class LateRedisTests
         await Eventually.UntilAsync(() => a.Candidates.Any(c => c.From == b.Id) && b.Candidates.Any(c => c.From == a.Id), "candidates both ways");
 
         // b is there first: b hears of a.
-        var second = TestCluster.UniqueRoom("late-second");
+        var second = TestNames.Unique("late-second");
         await JoinWhenAcceptedAsync(b, second);
         var aJoined = await JoinWhenAcceptedAsync(a, second);
         Assert.Equal([b.Id], aJoined.Peers.Select(p => p.Id));

@@ -18,7 +18,7 @@ public sealed class NodeCrashTests
         await using var a1 = await Peer.ConnectAsync(doomed);
         await using var a2 = await Peer.ConnectAsync(doomed);
         await using var b = await Peer.ConnectAsync(survivor);
-        var room = TestCluster.UniqueRoom("crash");
+        var room = TestNames.Unique("crash");
         await a1.JoinAsync(room);
         await a2.JoinAsync(room);
         var joined = await b.JoinAsync(room);
@@ -49,7 +49,7 @@ public sealed class NodeCrashTests
         await using var survivor = await RoomSignalNode.StartAsync(configuration);
         await using var a = await Peer.ConnectAsync(doomed);
         await using var b = await Peer.ConnectAsync(survivor);
-        var room = TestCluster.UniqueRoom("crash-fast");
+        var room = TestNames.Unique("crash-fast");
         await a.JoinAsync(room);
         await b.JoinAsync(room);
         await doomed.KillAsync();
@@ -69,7 +69,7 @@ public sealed class NodeCrashTests
         await using var survivor = await RoomSignalNode.StartAsync(configuration);
         await using var a = await Peer.ConnectAsync(frozen);
         await using var b = await Peer.ConnectAsync(survivor);
-        var room = TestCluster.UniqueRoom("frozen");
+        var room = TestNames.Unique("frozen");
         await a.JoinAsync(room);
         await b.JoinAsync(room);
 

@@ -22,7 +22,7 @@ public sealed class RedisWipeTests
         await using var a = await Peer.ConnectAsync(nodeA);
         await using var b = await Peer.ConnectAsync(nodeB);
         var leaver = await Peer.ConnectAsync(nodeA);
-        var room = TestCluster.UniqueRoom("restart");
+        var room = TestNames.Unique("restart");
         await a.JoinAsync(room);
         await b.JoinAsync(room);
         await leaver.JoinAsync(room);
@@ -59,8 +59,8 @@ public sealed class RedisWipeTests
         await using var nodeB = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
         await using var a = await Peer.ConnectAsync(nodeA);
         await using var b = await Peer.ConnectAsync(nodeB);
-        var room = TestCluster.UniqueRoom("flush");
-        var other = TestCluster.UniqueRoom("flush-other");
+        var room = TestNames.Unique("flush");
+        var other = TestNames.Unique("flush-other");
         await a.JoinAsync(room);
         await b.JoinAsync(room);
         await b.JoinAsync(other);
@@ -96,7 +96,7 @@ public sealed class RedisWipeTests
         // Clients arrive at once, without waiting for /readyz: a join is refused until the node can serve it.
         await using var a = await Peer.ConnectAsync(nodeA);
         await using var b = await Peer.ConnectAsync(nodeB);
-        var room = TestCluster.UniqueRoom("late-redis");
+        var room = TestNames.Unique("late-redis");
         await b.JoinWhenAcceptedAsync(room, RecoveryDeadline);
         var joined = await a.JoinWhenAcceptedAsync(room, RecoveryDeadline);
 

@@ -6,8 +6,6 @@ namespace RoomSignal.Cluster.Tests.Infrastructure;
 /// <summary>Names and configuration shared by the cluster tests.</summary>
 internal static class TestCluster
 {
-    public static string UniqueRoom(string hint) => $"{hint}-{Guid.NewGuid().ToString("N")[..8]}";
-
     public static string[] Sorted(params string[] ids) => [.. ids.Order(StringComparer.Ordinal)];
 
     public static string UniquePrefix() => "rs" + Guid.NewGuid().ToString("N")[..10];

@@ -31,7 +31,7 @@ public sealed class CapacityRaceTests
 
             for (var round = 0; round < 5; round++)
             {
-                var room = TestCluster.UniqueRoom("race");
+                var room = TestNames.Unique("race");
                 var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 var attempts = peers.Select(async p =>
                 {

@@ -22,7 +22,7 @@ public sealed class ChurnTests
             peers.Add(await Peer.ConnectAsync(nodeB));
         }
 
-        var rooms = Enumerable.Range(0, 3).Select(i => TestCluster.UniqueRoom("churn" + i)).ToArray();
+        var rooms = Enumerable.Range(0, 3).Select(i => TestNames.Unique("churn" + i)).ToArray();
         var cycles = 0;
         await Task.WhenAll(peers.Select(async (peer, index) =>
         {

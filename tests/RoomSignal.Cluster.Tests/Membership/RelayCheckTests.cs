@@ -16,7 +16,7 @@ public sealed class RelayCheckTests
         await using var nodeB = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
         await using var a = await Peer.ConnectAsync(nodeA);
         await using var b = await Peer.ConnectAsync(nodeB);
-        var room = TestCluster.UniqueRoom("steady");
+        var room = TestNames.Unique("steady");
         await a.JoinAsync(room);
         await b.JoinAsync(room);
         await a.OfferAsync(b.Id, room); // warm-up
@@ -48,7 +48,7 @@ public sealed class RelayCheckTests
         await using var nodeA = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
         await using var nodeB = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
         await using var a = await Peer.ConnectAsync(nodeA);
-        var room = TestCluster.UniqueRoom("fresh");
+        var room = TestNames.Unique("fresh");
         await a.JoinAsync(room);
         for (var i = 0; i < 20; i++)
         {
@@ -70,7 +70,7 @@ public sealed class RelayCheckTests
         await using var nodeB = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
         await using var a = await Peer.ConnectAsync(nodeA);
         await using var b = await Peer.ConnectAsync(nodeB);
-        var room = TestCluster.UniqueRoom("gone");
+        var room = TestNames.Unique("gone");
         await a.JoinAsync(room);
         await b.JoinAsync(room);
         await a.OfferAsync(b.Id, room);

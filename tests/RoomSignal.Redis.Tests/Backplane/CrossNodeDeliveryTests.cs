@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
 using RoomSignal.Testing;
-using static RoomSignal.Redis.Tests.Backplane.TestNames;
+using static RoomSignal.Testing.TestNames;
 
 namespace RoomSignal.Redis.Tests.Backplane;
 

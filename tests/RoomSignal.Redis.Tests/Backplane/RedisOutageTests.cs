@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
 using RoomSignal.Testing;
-using static RoomSignal.Redis.Tests.Backplane.TestNames;
+using static RoomSignal.Testing.TestNames;
 
 namespace RoomSignal.Redis.Tests.Backplane;
 

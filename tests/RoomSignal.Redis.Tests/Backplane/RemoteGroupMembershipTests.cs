@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.SignalR;
 using RoomSignal.Testing;
-using static RoomSignal.Redis.Tests.Backplane.TestNames;
+using static RoomSignal.Testing.TestNames;
 
 namespace RoomSignal.Redis.Tests.Backplane;
 

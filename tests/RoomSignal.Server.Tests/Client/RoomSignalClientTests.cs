@@ -16,9 +16,9 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     [Fact]
     public async Task AfterAnAutomaticReconnectTheClientRejoinsEveryRoomItWasInButNotTheOnesItLeft()
     {
-        var red = RoomNames.Unique("red");
-        var blue = RoomNames.Unique("blue");
-        var left = RoomNames.Unique("left");
+        var red = TestNames.Unique("red");
+        var blue = TestNames.Unique("blue");
+        var left = TestNames.Unique("left");
         var network = new DroppableConnectionFactory();
         await using var roamer = await TestPeer.ConnectAsync(Node, o =>
         {
@@ -78,7 +78,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     [Fact]
     public async Task WhenTheServerRestartsOnTheSameAddressTheClientReconnectsAndRejoinsItsRooms()
     {
-        var room = RoomNames.Unique("restart");
+        var room = TestNames.Unique("restart");
         var address = new Dictionary<string, string?> { ["urls"] = $"http://127.0.0.1:{RedisServer.FreePort()}" };
         await using var before = await RoomSignalNode.StartAsync(address);
         await using var roamer = await TestPeer.ConnectAsync(before, o =>
@@ -110,7 +110,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     public async Task ARoomThatFilledUpDuringTheOutageIsReportedAsFailedAndForgotten()
     {
         await using var node = await RoomSignalNode.StartAsync(new Dictionary<string, string?> { ["RoomSignal:Rooms:MaxPeers"] = "2" });
-        var room = RoomNames.Unique("taken");
+        var room = TestNames.Unique("taken");
         var network = new DroppableConnectionFactory();
         await using var roamer = await TestPeer.ConnectAsync(node, o =>
         {
@@ -146,7 +146,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     [Fact]
     public async Task WithoutAutomaticReconnectADroppedClientClosesAndForgetsItsRooms()
     {
-        var room = RoomNames.Unique("noretry");
+        var room = TestNames.Unique("noretry");
         var network = new DroppableConnectionFactory();
         await using var client = await TestPeer.ConnectAsync(Node, o => o.ConfigureConnection = b => b.Services.AddSingleton<IConnectionFactory>(network));
         var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -169,7 +169,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     [Fact]
     public async Task AClientOverAUserBuiltHubConnectionJoinsRelaysAndLeavesTheConnectionToItsOwner()
     {
-        var room = RoomNames.Unique("own");
+        var room = TestNames.Unique("own");
         await using var connection = Node.CreateHubConnection(b => b.WithAutomaticReconnect());
         var own = await TestPeer.ConnectAsync(connection);
         await using var other = await TestPeer.ConnectAsync(Node);
@@ -198,7 +198,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
         await using var client = new RoomSignalClient(new Uri(Node.BaseUri, RoomHubRoutes.Path));
         await client.StartAsync().Within("connecting");
 
-        var joined = await client.JoinAsync(RoomNames.Unique("http")).Within("joining");
+        var joined = await client.JoinAsync(TestNames.Unique("http")).Within("joining");
 
         Assert.Equal(joined.Id, client.ConnectionId);
         Assert.Equal(HubConnectionState.Connected, client.State);
@@ -207,7 +207,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     [Fact]
     public async Task TheClientAlsoReceivesEventsSentWithLowerCaseNames()
     {
-        var room = RoomNames.Unique("lower");
+        var room = TestNames.Unique("lower");
         await using var peer = await TestPeer.ConnectAsync(Node);
         var id = (await peer.JoinAsync(room)).Id;
         var hub = Node.Services.GetRequiredService<IHubContext<RoomSignal.Server.Hubs.RoomHub>>();
@@ -230,7 +230,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     [Fact]
     public async Task StoppingTheClientTellsTheOtherMembers()
     {
-        var room = RoomNames.Unique("stop");
+        var room = TestNames.Unique("stop");
         await using var leaver = await TestPeer.ConnectAsync(Node);
         await using var stayer = await TestPeer.ConnectAsync(Node);
         var leaverId = (await leaver.JoinAsync(room)).Id;

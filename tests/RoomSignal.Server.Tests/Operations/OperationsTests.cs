@@ -50,7 +50,7 @@ public sealed class OperationsTests(NodeFixture fixture) : IClassFixture<NodeFix
     [Fact]
     public async Task AMessageOver128KiBClosesThatConnectionOnly()
     {
-        var room = RoomNames.Unique("big");
+        var room = TestNames.Unique("big");
         await using var big = await TestPeer.ConnectAsync(Node);
         await using var a = await TestPeer.ConnectAsync(Node);
         await using var b = await TestPeer.ConnectAsync(Node);
@@ -92,7 +92,7 @@ public sealed class OperationsTests(NodeFixture fixture) : IClassFixture<NodeFix
         await using var peer = await TestPeer.ConnectAsync(node);
 
         var error = await Assert.ThrowsAsync<Microsoft.AspNetCore.SignalR.HubException>(
-            () => peer.Client.JoinAsync(RoomNames.Unique("boom")).Within("the failing join"));
+            () => peer.Client.JoinAsync(TestNames.Unique("boom")).Within("the failing join"));
 
         Assert.Equal("An unexpected error occurred invoking 'CreateAndJoinRoom' on the server.", error.Message);
         Assert.DoesNotContain(FailingJoinRoomStore.Secret, error.Message, StringComparison.Ordinal);

@@ -16,7 +16,7 @@ public sealed class RelayTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task OfferAnswerAndCandidateReachTheTargetStampedWithTheSenderAndNobodyElse()
     {
-        var room = RoomNames.Unique("relay");
+        var room = TestNames.Unique("relay");
         await using var a = await TestPeer.ConnectAsync(Node);
         await using var b = await TestPeer.ConnectAsync(Node);
         await using var bystander = await TestPeer.ConnectAsync(Node);
@@ -48,7 +48,7 @@ public sealed class RelayTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task AForgedFromIsIgnoredAndReplacedByTheSendersId()
     {
-        var room = RoomNames.Unique("forge");
+        var room = TestNames.Unique("forge");
         await using var target = await TestPeer.ConnectAsync(Node);
         var targetId = (await target.JoinAsync(room)).Id;
         await using var raw = Node.CreateHubConnection();
@@ -71,8 +71,8 @@ public sealed class RelayTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task ARelayToAMemberOfAnotherRoomIsRefusedAndNotDelivered()
     {
-        var mine = RoomNames.Unique("mine");
-        var theirs = RoomNames.Unique("theirs");
+        var mine = TestNames.Unique("mine");
+        var theirs = TestNames.Unique("theirs");
         await using var a = await TestPeer.ConnectAsync(Node);
         await using var b = await TestPeer.ConnectAsync(Node);
         await a.JoinAsync(mine);
@@ -90,7 +90,7 @@ public sealed class RelayTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task ARelayFromANonMemberIsRefusedAndNotDelivered()
     {
-        var room = RoomNames.Unique("outside");
+        var room = TestNames.Unique("outside");
         await using var outsider = await TestPeer.ConnectAsync(Node);
         await using var b = await TestPeer.ConnectAsync(Node);
         var bId = (await b.JoinAsync(room)).Id;
@@ -104,7 +104,7 @@ public sealed class RelayTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task ARelayToAnUnknownConnectionIsRefusedQuickly()
     {
-        var room = RoomNames.Unique("ghost");
+        var room = TestNames.Unique("ghost");
         await using var a = await TestPeer.ConnectAsync(Node);
         await a.JoinAsync(room);
 
@@ -117,7 +117,7 @@ public sealed class RelayTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task ARelayToADisconnectedMemberIsRefused()
     {
-        var room = RoomNames.Unique("left");
+        var room = TestNames.Unique("left");
         await using var a = await TestPeer.ConnectAsync(Node);
         var b = await TestPeer.ConnectAsync(Node);
         await a.JoinAsync(room);

@@ -11,8 +11,8 @@ public sealed class ExitTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task ExitTellsTheOtherMembersOfThatRoomAndNobodyElse()
     {
-        var room = RoomNames.Unique("exit");
-        var other = RoomNames.Unique("exit-other");
+        var room = TestNames.Unique("exit");
+        var other = TestNames.Unique("exit-other");
         await using var leaver = await TestPeer.ConnectAsync(Node);
         await using var member = await TestPeer.ConnectAsync(Node);
         await using var outsider = await TestPeer.ConnectAsync(Node);
@@ -36,7 +36,7 @@ public sealed class ExitTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task ExitingARoomYouAreNotInChangesNothing()
     {
-        var room = RoomNames.Unique("notin");
+        var room = TestNames.Unique("notin");
         await using var member = await TestPeer.ConnectAsync(Node);
         await using var stranger = await TestPeer.ConnectAsync(Node);
         var joined = await member.JoinAsync(room);
@@ -53,7 +53,7 @@ public sealed class ExitTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task AfterExitTheRoomNoLongerListsTheLeaverAndRelaysToItAreRefused()
     {
-        var room = RoomNames.Unique("gone");
+        var room = TestNames.Unique("gone");
         await using var a = await TestPeer.ConnectAsync(Node);
         await using var b = await TestPeer.ConnectAsync(Node);
         var aJoined = await a.JoinAsync(room);
@@ -72,9 +72,9 @@ public sealed class ExitTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task DisconnectingSendsExitToTheMembersOfEveryRoomItWasInAndOnlyToThem()
     {
-        var first = RoomNames.Unique("drop1");
-        var second = RoomNames.Unique("drop2");
-        var unrelated = RoomNames.Unique("drop3");
+        var first = TestNames.Unique("drop1");
+        var second = TestNames.Unique("drop2");
+        var unrelated = TestNames.Unique("drop3");
         var leaver = await TestPeer.ConnectAsync(Node);
         await using var inFirst = await TestPeer.ConnectAsync(Node);
         await using var inSecond = await TestPeer.ConnectAsync(Node);

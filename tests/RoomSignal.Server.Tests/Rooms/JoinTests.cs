@@ -12,7 +12,7 @@ public sealed class JoinTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task JoiningAnEmptyRoomReturnsNoPeersAndSendsCreatedToTheCaller()
     {
-        var room = RoomNames.Unique("empty");
+        var room = TestNames.Unique("empty");
         await using var a = await TestPeer.ConnectAsync(Node);
 
         var joined = await a.JoinAsync(room);
@@ -29,7 +29,7 @@ public sealed class JoinTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task JoiningListsTheMembersAlreadyThereAndTellsEachOfThemOnce()
     {
-        var room = RoomNames.Unique("list");
+        var room = TestNames.Unique("list");
         await using var a = await TestPeer.ConnectAsync(Node);
         await using var b = await TestPeer.ConnectAsync(Node);
         await using var c = await TestPeer.ConnectAsync(Node);
@@ -50,7 +50,7 @@ public sealed class JoinTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task JoiningARoomAgainReturnsTheCurrentPeersAndSendsNoSecondJoined()
     {
-        var room = RoomNames.Unique("again");
+        var room = TestNames.Unique("again");
         await using var a = await TestPeer.ConnectAsync(Node);
         await using var b = await TestPeer.ConnectAsync(Node);
         var first = await a.JoinAsync(room);
@@ -72,8 +72,8 @@ public sealed class JoinTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     [Fact]
     public async Task OneConnectionCanBeInTwoRoomsAtOnce()
     {
-        var red = RoomNames.Unique("red");
-        var blue = RoomNames.Unique("blue");
+        var red = TestNames.Unique("red");
+        var blue = TestNames.Unique("blue");
         await using var hub = await TestPeer.ConnectAsync(Node);
         await using var r = await TestPeer.ConnectAsync(Node);
         await using var b = await TestPeer.ConnectAsync(Node);
@@ -101,7 +101,7 @@ public sealed class JoinTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     public async Task AFullRoomRefusesTheNextJoinerAndNobodyHearsOfIt()
     {
         await using var node = await RoomSignalNode.StartAsync(new Dictionary<string, string?> { ["RoomSignal:Rooms:MaxPeers"] = "2" });
-        var room = RoomNames.Unique("full");
+        var room = TestNames.Unique("full");
         await using var a = await TestPeer.ConnectAsync(node);
         await using var b = await TestPeer.ConnectAsync(node);
         await using var c = await TestPeer.ConnectAsync(node);
@@ -124,7 +124,7 @@ public sealed class JoinTests(NodeFixture fixture) : IClassFixture<NodeFixture>
     public async Task ManyConcurrentJoinersNeverOverfillARoom()
     {
         await using var node = await RoomSignalNode.StartAsync(new Dictionary<string, string?> { ["RoomSignal:Rooms:MaxPeers"] = "5" });
-        var room = RoomNames.Unique("crowd");
+        var room = TestNames.Unique("crowd");
         var peers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => TestPeer.ConnectAsync(node)));
         try
         {
@@ -161,7 +161,7 @@ public sealed class JoinTests(NodeFixture fixture) : IClassFixture<NodeFixture>
         const int pairs = 20;
         var races = await Task.WhenAll(Enumerable.Range(0, pairs).Select(async i =>
         {
-            var room = RoomNames.Unique($"race{i}");
+            var room = TestNames.Unique($"race{i}");
             var a = await TestPeer.ConnectAsync(Node);
             var b = await TestPeer.ConnectAsync(Node);
             var results = await Task.WhenAll(a.JoinAsync(room), b.JoinAsync(room));

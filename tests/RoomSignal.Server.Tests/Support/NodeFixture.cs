@@ -12,8 +12,3 @@ public sealed class NodeFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Node.DisposeAsync();
 }
 
-/// <summary>Unique room names, so tests sharing a node never see each other.</summary>
-public static class RoomNames
-{
-    public static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(64, prefix.Length + 17)];
-}

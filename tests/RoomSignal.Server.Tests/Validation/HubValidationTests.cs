@@ -16,7 +16,7 @@ public sealed class RelayPairFixture : IAsyncLifetime
 
     public TestPeer Target { get; private set; } = null!;
 
-    public string Room { get; } = RoomNames.Unique("validation");
+    public string Room { get; } = TestNames.Unique("validation");
 
     public async Task InitializeAsync()
     {
@@ -177,7 +177,7 @@ public sealed class HubValidationTests(RelayPairFixture fixture) : IClassFixture
         var error = await Assert.ThrowsAsync<HubException>(() => raw.InvokeAsync(nameof(IRoomHub.CreateAndJoinRoom), new { room = 42 }).Within("a mistyped join"));
         Assert.Equal("Failed to invoke 'CreateAndJoinRoom' due to an error on the server.", error.Message);
 
-        var room = RoomNames.Unique("typed");
+        var room = TestNames.Unique("typed");
         var joined = await raw.InvokeAsync<RoomJoined>(nameof(IRoomHub.CreateAndJoinRoom), new JoinRoomRequest(room)).Within("a proper join");
         Assert.Equal(room, joined.Room);
     }
