@@ -8,7 +8,7 @@ import { startServer, freePort } from './helpers/server.mjs';
 import { startProxy } from './helpers/proxy.mjs';
 import { connectClient, uniqueRoom } from './helpers/hub.mjs';
 import { assertVideoFlows, joinCall, joinRoom, launchChromium, openDemo, peerStates, waitConnected } from './helpers/browser.mjs';
-import { sleep } from './helpers/wait.mjs';
+import { sleep, waitFor } from './helpers/wait.mjs';
 
 let server;
 let proxy;
@@ -110,16 +110,31 @@ describe('the SDK in Chromium', () => {
     await node.stop();
     node = await startServer({ name: 'restarted server', port });
 
-    const newIds = await Promise.all([a, b].map((p) => p.page.waitForFunction(
-      (old) => { const { client } = window.roomsignalDemo; return client.state === 'connected' && client.id !== old && client.id; },
-      ids[[a, b].indexOf(p)], { timeout: 30_000 },
-    ).then((h) => h.jsonValue())));
+    // Wait for the call to settle rather than taking the first new id each page shows: a page can
+    // reconnect to the old process while it is still shutting down (it accepts connections until
+    // Kestrel stops listening), and that connection dies with the process, so the page reconnects
+    // once more. Settled means: both connected with ids that are not the old ones, each in a call
+    // with the other's current id.
+    const current = (p) => p.page.evaluate(() => {
+      const { client } = window.roomsignalDemo;
+      return client.state === 'connected' ? client.id : null;
+    });
+    const inCallWith = (peers, id) => peers.length === 1 && peers[0].id === id && peers[0].pc === 'connected' && peers[0].tile === 'connected';
+    let seen;
+    const newIds = await waitFor(async () => {
+      const now = await Promise.all([a, b].map(current));
+      const peers = await Promise.all([a, b].map((p) => peerStates(p.page)));
+      seen = { ids: now, peers };
+      if (!now[0] || !now[1] || now[0] === ids[0] || now[1] === ids[1]) return false;
+      return inCallWith(peers[0], now[1]) && inCallWith(peers[1], now[0]) ? now : false;
+    }, { timeout: 45_000, interval: 200, message: () => `no call between the new connections; pages see ${JSON.stringify(seen)}` });
     assert.notEqual(newIds[0], ids[0]);
     assert.notEqual(newIds[1], ids[1]);
-    const [aPeers] = await Promise.all([waitConnected(a.page, 1, 30_000), waitConnected(b.page, 1, 30_000)]);
-    assert.equal(aPeers[0].id, newIds[1], 'a is in a call with b\'s new connection');
     await assertVideoFlows(a.page, 1);
     assert.deepEqual(await a.page.evaluate(() => window.roomsignalDemo.client.rooms), [room]);
+    assert.deepEqual(await Promise.all([a, b].map(current)), newIds, 'the new connections lasted');
+    const [aPeers] = await Promise.all([a, b].map((p) => peerStates(p.page)));
+    assert.equal(aPeers[0]?.id, newIds[1], 'a is in a call with b\'s new connection');
     for (const p of [a, b]) await p.context.close();
     await node.stop();
   });

@@ -120,7 +120,9 @@ export async function startServer(options = {}) {
       try {
         await withTimeout(done, 10_000, `${name} did not stop`);
       } catch {
+        // Wait for the kill too: until the process is gone it holds its port and its connections.
         child.kill('SIGKILL');
+        await withTimeout(done, 5_000, `${name} did not exit after SIGKILL`);
       }
     },
   };
