@@ -18,7 +18,14 @@ const tuning = {};
 for (const key of ['initialOfferWait', 'connectTimeout', 'iceRestartDelay', 'resumeWindow', 'logLevel']) {
   if (params.has(key) && Number.isFinite(Number(params.get(key)))) tuning[key] = Number(params.get(key));
 }
-const client = new RoomSignalClient({ iceServers, ...tuning });
+// ?protocol=messagepack switches the hub protocol (default json).
+if (params.has('protocol')) tuning.protocol = params.get('protocol');
+// ?token=<jwt> for a server with auth on (mint one with `RoomSignal.Server token --sub alice`).
+if (params.has('token')) tuning.accessToken = params.get('token');
+// ?relay=1 sends media through TURN only (iceTransportPolicy 'relay'): a quick check of the server's TURN setup.
+// The SDK asks the server for its ICE servers (STUN, TURN with fresh credentials) after every (re)connect.
+const rtcConfiguration = params.get('relay') === '1' ? { iceTransportPolicy: 'relay' } : undefined;
+const client = new RoomSignalClient({ iceServers, rtcConfiguration, ...tuning });
 const chat = client.openDataChannel('chat');
 
 let currentRoom = null;
@@ -32,6 +39,11 @@ window.roomsignalDemo = { client, chat, tiles, get room() { return currentRoom; 
 
 function short(id) {
   return id ? id.slice(0, 6) : '';
+}
+
+/** How a peer is shown: its display name or user id when the server has auth on, else its connection id's start. */
+function who(peer, peerId) {
+  return peer?.name ?? peer?.userId ?? short(peerId);
 }
 
 function notice(text) {
@@ -76,7 +88,7 @@ client.on('error', ({ operation, error, peerId }) => {
 
 // ---- peers and tiles -------------------------------------------------------------------
 
-function addTile(peerId) {
+function addTile(peerId, peer) {
   let tile = tiles.get(peerId);
   if (tile) return tile;
   const el = document.createElement('figure');
@@ -89,7 +101,7 @@ function addTile(peerId) {
   const caption = document.createElement('figcaption');
   const name = document.createElement('span');
   name.className = 'name';
-  name.textContent = `peer ${short(peerId)}`;
+  name.textContent = peer?.name ?? peer?.userId ?? `peer ${short(peerId)}`;
   const state = document.createElement('span');
   state.className = 'state';
   state.textContent = 'new';
@@ -119,15 +131,15 @@ function play(video) {
   });
 }
 
-client.on('peerJoined', ({ peerId, room }) => {
+client.on('peerJoined', ({ peerId, peer, room }) => {
   if (room !== currentRoom) return;
-  addTile(peerId);
-  chatLine(null, `${short(peerId)} joined`, 'system');
+  addTile(peerId, peer);
+  chatLine(null, `${who(peer, peerId)} joined`, 'system');
 });
-client.on('peerLeft', ({ peerId, room, reason }) => {
+client.on('peerLeft', ({ peerId, peer, room, reason }) => {
   if (room !== currentRoom) return;
   removeTile(peerId);
-  if (reason === 'exit') chatLine(null, `${short(peerId)} left`, 'system');
+  if (reason === 'exit') chatLine(null, `${who(peer, peerId)} left`, 'system');
 });
 client.on('peerState', ({ peerId, newState }) => {
   const tile = tiles.get(peerId);
@@ -135,8 +147,8 @@ client.on('peerState', ({ peerId, newState }) => {
   tile.el.dataset.state = newState;
   tile.state.textContent = newState;
 });
-client.on('track', ({ peerId, track }) => {
-  const tile = tiles.get(peerId) ?? addTile(peerId);
+client.on('track', ({ peerId, peer, track }) => {
+  const tile = tiles.get(peerId) ?? addTile(peerId, peer);
   for (const old of tile.stream.getTracks().filter((t) => t.kind === track.kind)) tile.stream.removeTrack(old);
   tile.stream.addTrack(track);
   play(tile.video);
@@ -144,7 +156,7 @@ client.on('track', ({ peerId, track }) => {
 
 // ---- chat ------------------------------------------------------------------------------
 
-client.on('message', ({ label, data, peerId }) => {
+client.on('message', ({ label, data, peerId, peer }) => {
   if (label !== 'chat' || typeof data !== 'string') return;
   let text;
   try {
@@ -152,7 +164,7 @@ client.on('message', ({ label, data, peerId }) => {
   } catch {
     return;
   }
-  chatLine(short(peerId), text);
+  chatLine(who(peer, peerId), text);
 });
 
 ui.chatForm.addEventListener('submit', (event) => {

@@ -2,6 +2,7 @@
 // and one Peer (RTCPeerConnection) per remote member of each room.
 
 import { HubConnectionBuilder, HubConnectionState, LogLevel } from '@microsoft/signalr';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { Emitter } from './emitter.js';
 import { Peer } from './peer.js';
 import { createResumingWebSocket } from './resuming-websocket.js';
@@ -20,6 +21,13 @@ export const PeerLeftReason = Object.freeze({
   Left: 'left',
   Reconnect: 'reconnect',
   Disconnect: 'disconnect',
+  Removed: 'removed',
+});
+
+/** The hub protocols a RoomSignal server speaks (the `protocol` option). */
+export const HubProtocol = Object.freeze({
+  Json: 'json',
+  MessagePack: 'messagepack',
 });
 
 /** The hub path on a RoomSignal server. */
@@ -31,6 +39,9 @@ const ROOM_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 export const defaultOptions = Object.freeze({
   url: undefined,
   iceServers: [],
+  serverIceServers: true,
+  accessToken: undefined,
+  accessTokenFactory: undefined,
   rtcConfiguration: undefined,
   minReconnectDelay: 500,
   maxReconnectDelay: 10_000,
@@ -43,6 +54,7 @@ export const defaultOptions = Object.freeze({
   controlChannel: true,
   skipNegotiation: false,
   transport: undefined,
+  protocol: HubProtocol.Json,
   logLevel: LogLevel.Warning,
   logger: undefined,
   WebSocket: undefined,
@@ -154,13 +166,16 @@ export class RoomSignalClient extends Emitter {
       if (value !== undefined) merged[key] = value;
     }
     merged.url = merged.url ?? defaultUrl();
+    if (!Object.values(HubProtocol).includes(merged.protocol)) {
+      throw new TypeError(`protocol: must be 'json' or 'messagepack', not ${JSON.stringify(merged.protocol)}`);
+    }
     this.options = Object.freeze(merged);
     this._state = ClientState.Disconnected;
     this._id = null;
     this._conn = null;
     this._stopRequested = false;
     this._wake = null;
-    /** @type {Map<string, {name: string, joined: boolean, peers: Map<string, Peer>}>} */
+    /** @type {Map<string, {name: string, joined: boolean, seq: number | null, peers: Map<string, Peer>}>} */
     this._rooms = new Map();
     /** @type {Map<string, Promise<any>>} */
     this._joining = new Map();
@@ -169,6 +184,15 @@ export class RoomSignalClient extends Emitter {
     /** @type {Map<string, DataChannelGroup>} */
     this._sharedChannels = new Map();
     this._rtcConfiguration = { iceServers: [] };
+    /** The servers from `iceServers` (the user's) and from the server's GetIceServers(), kept apart so a refresh replaces only the latter. */
+    this._userIceServers = [];
+    this._serverIceServers = [];
+    this._iceRefreshTimer = null;
+  }
+
+  /** The ICE servers new peer connections use now: the `iceServers` option's, then the server's (with fresh TURN credentials). */
+  get iceServers() {
+    return [...this._rtcConfiguration.iceServers];
   }
 
   /** The client's state. */
@@ -212,6 +236,7 @@ export class RoomSignalClient extends Emitter {
     this._wake?.();
     const conn = this._conn;
     this._conn = null;
+    this._stopIceRefresh();
     this._closeAllPeers(PeerLeftReason.Disconnect);
     const wasDisconnected = this._state === ClientState.Disconnected;
     this._setState(ClientState.Disconnected);
@@ -260,6 +285,9 @@ export class RoomSignalClient extends Emitter {
   _createConnection() {
     const o = this.options;
     const httpOptions = { skipNegotiation: o.skipNegotiation };
+    const tokenFactory = o.accessTokenFactory ?? (o.accessToken !== undefined ? () => o.accessToken : undefined);
+    // SignalR calls it for every negotiate and every transport it opens, so a reconnect presents a fresh token.
+    if (tokenFactory) httpOptions.accessTokenFactory = tokenFactory;
     if (o.transport !== undefined) httpOptions.transport = o.transport;
     const BaseWebSocket = o.WebSocket ?? globalThis.WebSocket;
     if (typeof BaseWebSocket === 'function') {
@@ -267,8 +295,10 @@ export class RoomSignalClient extends Emitter {
         ? createResumingWebSocket(BaseWebSocket, { windowMs: o.resumeWindow, probe: this._probe() })
         : BaseWebSocket;
     }
-    const conn = new HubConnectionBuilder()
-      .withUrl(o.url, httpOptions)
+    let builder = new HubConnectionBuilder().withUrl(o.url, httpOptions);
+    // MessagePack: binary frames with the same field names as JSON (the server keys its maps in camelCase).
+    if (o.protocol === HubProtocol.MessagePack) builder = builder.withHubProtocol(new MessagePackHubProtocol());
+    const conn = builder
       .withAutomaticReconnect({
         nextRetryDelayInMilliseconds: (ctx) => (this._stopRequested ? null : backoff(ctx.previousRetryCount, o.minReconnectDelay, o.maxReconnectDelay)),
       })
@@ -276,9 +306,10 @@ export class RoomSignalClient extends Emitter {
       .configureLogging(o.logger ?? o.logLevel)
       .build();
 
-    conn.on('created', () => { /* the join result carries the same payload */ });
+    conn.on('created', (msg) => this._onCreated(msg));
     conn.on('joined', (msg) => this._onJoined(msg));
     conn.on('exit', (msg) => this._onExit(msg));
+    conn.on('removed', (msg) => this._onRemoved(msg));
     conn.on('offer', (msg) => this._onDescription('offer', msg));
     conn.on('answer', (msg) => this._onDescription('answer', msg));
     conn.on('candidate', (msg) => this._onCandidate(msg));
@@ -287,13 +318,17 @@ export class RoomSignalClient extends Emitter {
       this._setState(ClientState.Reconnecting);
       this._emit('disconnected', { reason: 'connection lost', error });
     });
-    conn.onreconnected((newId) => {
+    conn.onreconnected(async (newId) => {
+      if (conn !== this._conn) return;
+      // A new connection: fetch new TURN credentials before the rejoins create peers.
+      await this._fetchServerIceServers(conn);
       if (conn !== this._conn) return;
       this._onNewConnection(newId ?? conn.connectionId, true);
     });
     conn.onclose((error) => {
       if (conn !== this._conn) return;
       this._conn = null;
+      this._stopIceRefresh();
       this._closeAllPeers(PeerLeftReason.Disconnect);
       if (this._stopRequested) {
         this._setState(ClientState.Disconnected);
@@ -325,9 +360,55 @@ export class RoomSignalClient extends Emitter {
   }
 
   async _resolveIceServers() {
-    const { iceServers, rtcConfiguration } = this.options;
+    const { iceServers } = this.options;
     const servers = typeof iceServers === 'function' ? await iceServers() : iceServers;
-    this._rtcConfiguration = { ...(rtcConfiguration ?? {}), iceServers: [...(servers ?? [])] };
+    this._userIceServers = [...(servers ?? [])];
+    this._applyIceServers();
+  }
+
+  _applyIceServers() {
+    const iceServers = [...this._userIceServers, ...this._serverIceServers];
+    this._rtcConfiguration = { ...(this.options.rtcConfiguration ?? {}), iceServers };
+    // Live peers get the new credentials too, for their next ICE restart.
+    for (const room of this._rooms.values()) {
+      for (const peer of room.peers.values()) {
+        try { peer.pc?.setConfiguration?.({ ...peer.pc.getConfiguration(), iceServers }); } catch { /* a closed or exotic peer connection */ }
+      }
+    }
+  }
+
+  /**
+   * Asks the server for its ICE servers (GetIceServers: STUN, and TURN with credentials minted for this
+   * connection) and schedules the next fetch before the credentials expire. A server without the method, or a
+   * failed call, leaves the last list in place and is reported as an `error` event.
+   */
+  async _fetchServerIceServers(conn) {
+    this._stopIceRefresh();
+    if (!this.options.serverIceServers) return;
+    let ttl = 0;
+    try {
+      const list = await conn.invoke('GetIceServers');
+      this._serverIceServers = Array.isArray(list?.iceServers) ? list.iceServers : [];
+      ttl = Number(list?.ttl) || 0;
+      this._applyIceServers();
+      this._emit('iceServers', { iceServers: this.iceServers, ttl });
+    } catch (error) {
+      this._emit('error', { operation: 'getIceServers', error });
+    }
+    if (ttl > 0 && conn === (this._conn ?? conn) && !this._stopRequested) {
+      // Refresh at 80 % of the lifetime (at least 5 s from now), so peers never start ICE with expired credentials.
+      this._iceRefreshTimer = setTimeout(() => {
+        this._iceRefreshTimer = null;
+        if (this._conn === conn && this._state === ClientState.Connected) this._fetchServerIceServers(conn);
+      }, Math.max(5_000, ttl * 800));
+    }
+  }
+
+  _stopIceRefresh() {
+    if (this._iceRefreshTimer !== null) {
+      clearTimeout(this._iceRefreshTimer);
+      this._iceRefreshTimer = null;
+    }
   }
 
   async _connectLoop() {
@@ -348,6 +429,8 @@ export class RoomSignalClient extends Emitter {
         return;
       }
       this._conn = conn;
+      await this._fetchServerIceServers(conn);
+      if (this._conn !== conn) return;
       this._onNewConnection(conn.connectionId, false);
       return;
     }
@@ -372,6 +455,7 @@ export class RoomSignalClient extends Emitter {
     this._emit('connected', { id, reconnected });
     for (const room of this._rooms.values()) {
       room.joined = false;
+      room.seq = null; // a new membership: its created sets the room's seq afresh
       this._joinOnServer(room.name).catch(() => { /* reported through the events */ });
     }
   }
@@ -385,7 +469,7 @@ export class RoomSignalClient extends Emitter {
   async join(room) {
     validateRoom(room);
     if (!this._rooms.has(room)) {
-      this._rooms.set(room, { name: room, joined: false, peers: new Map() });
+      this._rooms.set(room, { name: room, joined: false, seq: null, peers: new Map() });
     }
     if (this._state === ClientState.Disconnected) this.connect();
     try {
@@ -404,7 +488,8 @@ export class RoomSignalClient extends Emitter {
     const attempt = (async () => {
       try {
         const result = await conn.invoke('CreateAndJoinRoom', { room });
-        const joined = { id: result.id, room: result.room, peers: result.peers.map((p) => p.id) };
+        const seq = isSeq(result.seq) ? result.seq : null;
+        const joined = { id: result.id, room: result.room, peers: result.peers.map((p) => p.id), seq };
         const record = this._rooms.get(room);
         // Left (or reconnected) while the join was on its way.
         if (!record || conn !== this._conn) return joined;
@@ -412,7 +497,11 @@ export class RoomSignalClient extends Emitter {
         const alreadyIn = record.joined;
         record.joined = true;
         if (!alreadyIn) this._emit('joined', { room, id: joined.id, peers: joined.peers });
-        for (const peerId of joined.peers) this._ensurePeer(record, peerId);
+        // The `created` that came before this result already set the members, and events after it may have
+        // changed them since: the result's list is then out of date. Only a server without seq needs it.
+        if (seq === null || record.seq === null || record.seq < seq) {
+          for (const p of result.peers) this._ensurePeer(record, p.id, p);
+        }
         return joined;
       } catch (error) {
         if (conn === this._conn && this._rooms.has(room) && !this._rooms.get(room).joined) {
@@ -450,14 +539,26 @@ export class RoomSignalClient extends Emitter {
     return [...this._rooms.values()].flatMap((r) => [...r.peers.values()]);
   }
 
+  /**
+   * The room's change number as far as this client has applied it (the `seq` of the last `created`, `joined` or
+   * `exit` of the room), or null when not in the room or the server does not send seq.
+   */
+  roomSeq(room) {
+    return this._rooms.get(room)?.seq ?? null;
+  }
+
   /** One peer by room and id. */
   getPeer(room, peerId) {
     return this._rooms.get(room)?.peers.get(peerId);
   }
 
-  _ensurePeer(record, peerId) {
+  /** The peer for `peerId` in the room, created when new; `identity` is the message that names it ({ userId, name }, auth on). */
+  _ensurePeer(record, peerId, identity) {
     const existing = record.peers.get(peerId);
-    if (existing) return existing;
+    if (existing) {
+      existing._learnIdentity(identity);
+      return existing;
+    }
     if (peerId === this._id) return undefined;
     const room = record.name;
     let peer;
@@ -465,6 +566,8 @@ export class RoomSignalClient extends Emitter {
       peer = new Peer({
         id: peerId,
         room,
+        userId: identity?.userId,
+        name: identity?.name,
         selfId: this._id,
         rtcConfiguration: this._rtcConfiguration,
         signal: (method, payload) => this._relay(method, { to: peerId, room, ...payload }),
@@ -518,30 +621,75 @@ export class RoomSignalClient extends Emitter {
 
   // ---- hub events ----------------------------------------------------------------------
 
+  // Membership events carry the room's change number (seq); one older than what the room has applied is stale, and
+  // one at the room's seq that changes nothing is a repeat: both are ignored. Events without seq (older servers, or 0: not numbered) are applied as they come.
+
+  _onCreated(msg) {
+    const record = this._rooms.get(msg?.room);
+    if (!record || !Array.isArray(msg.peers)) return;
+    if (isSeq(msg.seq)) {
+      // Joining again while in the room: the same state again, nothing to do.
+      if (record.joined && record.seq !== null && msg.seq <= record.seq) return;
+      record.seq = msg.seq;
+      record.createdSeq = msg.seq; // the whole room at this seq: nothing more at it is news
+    } else {
+      return; // an older server: the join result sets the members
+    }
+    // Our own join's place in the room's order: exactly these members, whatever arrived before it.
+    const members = new Map(msg.peers.filter((p) => typeof p?.id === 'string').map((p) => [p.id, p]));
+    for (const peer of [...record.peers.values()]) {
+      if (!members.has(peer.id)) this._removePeer(record, peer, PeerLeftReason.Exit);
+    }
+    for (const [peerId, p] of members) this._ensurePeer(record, peerId, p);
+  }
+
   _onJoined(msg) {
     const record = this._rooms.get(msg?.room);
-    if (!record || typeof msg.id !== 'string') return;
-    this._ensurePeer(record, msg.id);
+    if (!record || typeof msg.id !== 'string' || !this._isNewChange(record, msg, !record.peers.has(msg.id))) return;
+    this._ensurePeer(record, msg.id, msg);
   }
 
   _onExit(msg) {
     const record = this._rooms.get(msg?.room);
-    const peer = record?.peers.get(msg?.from);
+    if (!record || !this._isNewChange(record, msg, record.peers.has(msg?.from))) return;
+    const peer = record.peers.get(msg?.from);
     if (peer) this._removePeer(record, peer, PeerLeftReason.Exit);
+  }
+
+  _onRemoved(msg) {
+    // An administrator took us out of the room: we are no longer a member (and must not rejoin it on reconnect),
+    // but the connection stays open and join() may enter the room again.
+    const room = msg?.room;
+    const record = this._rooms.get(room);
+    if (!record) return;
+    const reason = typeof msg.reason === 'string' ? msg.reason : 'removed by an administrator';
+    this._rooms.delete(room);
+    for (const peer of [...record.peers.values()]) this._removePeer(record, peer, PeerLeftReason.Removed);
+    this._emit('removed', { room, reason });
+    this._emit('left', { room, reason: 'removed', error: undefined });
+  }
+
+  // Below the room's seq: stale. At it: applied only when it changes the members (a server recovering from a lost
+  // change sends the difference under the room's current seq); a repeat changes nothing. Above it: new.
+  _isNewChange(record, msg, changesMembers) {
+    if (!isSeq(msg.seq)) return true;
+    if (record.seq !== null && (msg.seq < record.seq || (msg.seq === record.seq && (!changesMembers || record.createdSeq === msg.seq)))) return false;
+    record.seq = msg.seq;
+    return true;
   }
 
   _onDescription(type, msg) {
     const record = this._rooms.get(msg?.room);
     if (!record || typeof msg.from !== 'string' || typeof msg.sdp !== 'string') return;
     // A relay can overtake the `joined` that announces its sender; meet the peer here then.
-    const peer = this._ensurePeer(record, msg.from);
+    const peer = this._ensurePeer(record, msg.from, msg);
     peer?.handleDescription(type, msg.sdp);
   }
 
   _onCandidate(msg) {
     const record = this._rooms.get(msg?.room);
     if (!record || typeof msg.from !== 'string') return;
-    const peer = this._ensurePeer(record, msg.from);
+    const peer = this._ensurePeer(record, msg.from, msg);
     peer?.handleCandidate(msg.candidate);
   }
 
@@ -600,4 +748,9 @@ export class RoomSignalClient extends Emitter {
     for (const peer of this.peers(room)) group._attach(peer);
     return group;
   }
+}
+
+/** Whether a membership event carries a room change number (0 or none: the server does not number changes). */
+function isSeq(value) {
+  return Number.isInteger(value) && value > 0;
 }

@@ -19,6 +19,15 @@ export declare const ClientState: {
 };
 export type ClientState = (typeof ClientState)[keyof typeof ClientState];
 
+/** The hub protocols a RoomSignal server speaks (the `protocol` option). */
+export declare const HubProtocol: {
+  /** JSON text frames (SignalR's default). */
+  readonly Json: 'json';
+  /** MessagePack binary frames, with the same field names as JSON. */
+  readonly MessagePack: 'messagepack';
+};
+export type HubProtocolName = (typeof HubProtocol)[keyof typeof HubProtocol];
+
 /** Why a peer went away. */
 export declare const PeerLeftReason: {
   /** The remote member left the room or disconnected (the server sent `exit`). */
@@ -29,6 +38,8 @@ export declare const PeerLeftReason: {
   readonly Reconnect: 'reconnect';
   /** We disconnected, or the connection closed. */
   readonly Disconnect: 'disconnect';
+  /** An administrator removed us from the room (the server sent `removed`). */
+  readonly Removed: 'removed';
 };
 export type PeerLeftReason = (typeof PeerLeftReason)[keyof typeof PeerLeftReason];
 
@@ -44,6 +55,19 @@ export interface RoomSignalOptions {
   url?: string;
   /** ICE servers for every peer connection. Default: none (enough on one machine or a LAN). */
   iceServers?: IceServersSource;
+  /**
+   * Ask the server for its ICE servers (`GetIceServers()`: STUN, and TURN with short-lived credentials) after
+   * every connection, SignalR's own reconnects included, and again before the credentials expire; they are used
+   * after `iceServers`. Default true.
+   */
+  serverIceServers?: boolean;
+  /** An access token (JWT) for a server with auth on; prefer `accessTokenFactory`, since tokens expire. Default: none. */
+  accessToken?: string;
+  /**
+   * Returns a fresh access token (or a promise of one); called for every connect and reconnect, SignalR's own
+   * included, so a reconnect never presents an expired token. Takes precedence over `accessToken`. Default: none.
+   */
+  accessTokenFactory?: () => string | Promise<string>;
   /** Other RTCPeerConnection settings; `iceServers` above takes precedence. Default: none. */
   rtcConfiguration?: RTCConfiguration;
   /** Smallest delay before a reconnect attempt, in ms. Default 500. */
@@ -86,6 +110,13 @@ export interface RoomSignalOptions {
   skipNegotiation?: boolean;
   /** Restrict SignalR transports. Default: all (WebSockets first). */
   transport?: HttpTransportType;
+  /**
+   * Hub protocol: `'json'` (text frames) or `'messagepack'` (binary frames, smaller; via
+   * `@microsoft/signalr-protocol-msgpack`). Messages carry the same field names either way.
+   * Server-Sent Events carry text only, so with `'messagepack'` SignalR uses WebSockets or long polling.
+   * Default `'json'`.
+   */
+  protocol?: HubProtocolName;
   /** SignalR log level. Default `LogLevel.Warning`. */
   logLevel?: LogLevel;
   /** A SignalR logger; takes precedence over `logLevel`. */
@@ -97,8 +128,8 @@ export interface RoomSignalOptions {
 }
 
 /** The defaults that options are merged over. */
-export declare const defaultOptions: Readonly<Required<Omit<RoomSignalOptions, 'url' | 'rtcConfiguration' | 'transport' | 'logger' | 'WebSocket' | 'RTCPeerConnection' | 'healthUrl'>>> &
-  Readonly<Pick<RoomSignalOptions, 'url' | 'rtcConfiguration' | 'transport' | 'logger' | 'WebSocket' | 'RTCPeerConnection' | 'healthUrl'>>;
+export declare const defaultOptions: Readonly<Required<Omit<RoomSignalOptions, 'url' | 'rtcConfiguration' | 'transport' | 'logger' | 'WebSocket' | 'RTCPeerConnection' | 'healthUrl' | 'accessToken' | 'accessTokenFactory'>>> &
+  Readonly<Pick<RoomSignalOptions, 'url' | 'rtcConfiguration' | 'transport' | 'logger' | 'WebSocket' | 'RTCPeerConnection' | 'healthUrl' | 'accessToken' | 'accessTokenFactory'>>;
 
 /** Throws a TypeError (`room: must be 1-64 characters of A-Z a-z 0-9 _ . : -`) unless `room` is a valid room name. */
 export declare function validateRoom(room: unknown): asserts room is string;
@@ -120,8 +151,23 @@ export declare class Emitter<Events extends Record<string, any>> {
 export interface StateContext { oldState: ClientState; newState: ClientState; }
 export interface ConnectedContext { id: string; /** true when this connection replaced a lost one. */ reconnected: boolean; }
 export interface DisconnectedContext { reason: string; error?: Error; }
-export interface JoinedContext { room: string; id: string; peers: string[]; }
-export interface LeftContext { room: string; reason: string; error?: Error; }
+export interface JoinedContext {
+  room: string; id: string; peers: string[];
+  /** The room's change number of our join (null from a server that does not send it). */
+  seq: number | null;
+}
+export interface LeftContext {
+  room: string;
+  /** `leave called`, `join failed`, or `removed` (an administrator removed us; see the `removed` event). */
+  reason: string;
+  error?: Error;
+}
+/** The server's `removed` message: an administrator took us out of `room`; the connection stays open. */
+export interface RemovedContext {
+  room: string;
+  /** Why, as the administrator put it (default `removed by an administrator`). */
+  reason: string;
+}
 export interface PeerContext { room: string; peerId: string; peer: Peer; }
 export interface PeerLeftContext extends PeerContext { reason: PeerLeftReason; }
 export interface PeerStateContext extends PeerContext { oldState: PeerConnectionState; newState: PeerConnectionState; }
@@ -134,8 +180,14 @@ export interface DataChannelContext extends PeerContext {
   origin: 'local' | 'remote';
 }
 export interface MessageContext extends PeerContext { channel: RTCDataChannel; label: string; data: any; }
+export interface IceServersContext {
+  /** Every ICE server new peer connections use now (the `iceServers` option's, then the server's). */
+  iceServers: RTCIceServer[];
+  /** Seconds the server's TURN credentials stay valid. */
+  ttl: number;
+}
 export interface ErrorContext {
-  /** What failed: `connect`, `join`, `peer`, `offer`, `answer`, `candidate`. */
+  /** What failed: `connect`, `join`, `peer`, `offer`, `answer`, `candidate`, `getIceServers`. */
   operation: string;
   error: unknown;
   room?: string;
@@ -153,8 +205,13 @@ export interface ClientEvents {
   disconnected: DisconnectedContext;
   /** We joined a room (also after rejoining with a new connection). */
   joined: JoinedContext;
-  /** We are no longer in a room (left, or a join/rejoin failed). */
+  /** We are no longer in a room (left, removed, or a join/rejoin failed). */
   left: LeftContext;
+  /**
+   * An administrator removed us from a room: the room is dropped from `rooms` (not rejoined on reconnect) and its
+   * peers closed (`peerLeft` with reason `removed`), then `removed` and `left` are emitted. `join()` may enter it again.
+   */
+  removed: RemovedContext;
   /** A remote member appeared in one of our rooms; its peer connection exists from now on. */
   peerJoined: PeerContext;
   /** A remote member is gone; its peer connection is closed. */
@@ -167,6 +224,8 @@ export interface ClientEvents {
   dataChannel: DataChannelContext;
   /** A message arrived on any data channel. */
   message: MessageContext;
+  /** The server's ICE servers arrived (after a connection, or a refresh before the credentials expired). */
+  iceServers: IceServersContext;
   /** Something failed that no promise reports. */
   error: ErrorContext;
 }
@@ -190,6 +249,10 @@ export declare class Peer extends Emitter<PeerEvents> {
   readonly id: string;
   /** The room shared with it. */
   readonly room: string;
+  /** The member's user id (its token's `sub`) from the server's messages; null when the server has auth off. */
+  readonly userId: string | null;
+  /** The member's display name (its token's `name`); null when it has none. */
+  readonly name: string | null;
   /** Whether we yield when offers collide (we have the lower connection id). */
   readonly polite: boolean;
   /** The peer connection. */
@@ -238,6 +301,8 @@ export interface JoinResult {
   room: string;
   /** Ids of the members that were already in the room. */
   peers: string[];
+  /** The room's change number of our join; later `joined`/`exit` of the room carry larger ones (null from an older server). */
+  seq: number | null;
 }
 
 /** Options of {@link RoomSignalClient.openDataChannel}. */
@@ -258,6 +323,8 @@ export declare class RoomSignalClient extends Emitter<ClientEvents> {
   readonly id: string | null;
   /** The rooms we are in or joining. */
   readonly rooms: string[];
+  /** The ICE servers new peer connections use now: the `iceServers` option's, then the server's. */
+  readonly iceServers: RTCIceServer[];
   /** The local tracks sent to every peer. */
   readonly localTracks: MediaStreamTrack[];
   /** The SignalR connection (null while disconnected). */
@@ -278,6 +345,13 @@ export declare class RoomSignalClient extends Emitter<ClientEvents> {
   /** The peers of one room, or of every room. */
   peers(room?: string): Peer[];
   getPeer(room: string, peerId: string): Peer | undefined;
+  /**
+   * The room's change number as this client has applied it: the `seq` of the last `created`, `joined` or `exit`
+   * of the room. Stale membership events (seq below it) and repeats (at it, changing nothing) are ignored; several
+   * changes at one seq are applied (a server's recovery sends the difference under the room's current seq). Null when not in the room
+   * or when the server does not send seq.
+   */
+  roomSeq(room: string): number | null;
 
   /** Sends a local track to every peer, now and later. */
   addTrack(track: MediaStreamTrack, ...streams: MediaStream[]): void;

@@ -1,6 +1,7 @@
 export {
   RoomSignalClient,
   ClientState,
+  HubProtocol,
   PeerLeftReason,
   DataChannelGroup,
   HUB_PATH,

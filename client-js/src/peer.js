@@ -31,6 +31,8 @@ export class Peer extends Emitter {
    * @param {object} init
    * @param {string} init.id remote connection id
    * @param {string} init.room room shared with the remote member
+   * @param {string} [init.userId] the member's user id (its token's `sub`), when the server has auth on
+   * @param {string} [init.name] the member's display name (its token's `name`), when it has one
    * @param {string} init.selfId our own connection id
    * @param {RTCConfiguration} init.rtcConfiguration
    * @param {(method: string, payload: object) => Promise<void>} init.signal sends a relay through the hub
@@ -44,6 +46,11 @@ export class Peer extends Emitter {
     super();
     this.id = init.id;
     this.room = init.room;
+    /** The member's user id (its token's `sub`); null when the server has auth off. */
+    this.userId = null;
+    /** The member's display name (its token's `name`); null when it has none. */
+    this.name = null;
+    this._learnIdentity(init);
     // The member with the lower id is polite: it yields when offers collide.
     this.polite = init.selfId < init.id;
     this._signal = init.signal;
@@ -91,6 +98,12 @@ export class Peer extends Emitter {
 
   get closed() {
     return this._closed;
+  }
+
+  /** Takes `userId`/`name` from a server message naming this member (they are stamped by the server, never by peers). */
+  _learnIdentity(identity) {
+    if (typeof identity?.userId === 'string') this.userId = identity.userId;
+    if (typeof identity?.name === 'string') this.name = identity.name;
   }
 
   _wire() {

@@ -16,8 +16,8 @@ let server;
 let browser;
 const contexts = [];
 
-async function open() {
-  const demo = await openDemo(browser, server.url);
+async function open(query = '') {
+  const demo = await openDemo(browser, server.url, { query });
   contexts.push(demo.context);
   return demo;
 }
@@ -86,6 +86,26 @@ describe('the demo page in Chromium', () => {
 
     assert.deepEqual(a.errors, [], 'no errors on page a');
     assert.deepEqual(b.errors, [], 'no errors on page b');
+    await a.context.close();
+    await b.context.close();
+  });
+
+  it('a page on MessagePack and a page on JSON share a call: same ids, video both ways, chat both ways', async () => {
+    const a = await open('?protocol=messagepack');
+    const b = await open();
+    assert.equal(await a.page.evaluate(() => window.roomsignalDemo.client.connection._protocol.name), 'messagepack');
+    assert.equal(await b.page.evaluate(() => window.roomsignalDemo.client.connection._protocol.name), 'json');
+    const [aPeers, bPeers] = await joinCall([a, b], uniqueRoom('mixed'));
+    assert.equal(aPeers[0].id, await selfId(b.page));
+    assert.equal(bPeers[0].id, await selfId(a.page));
+
+    await Promise.all([assertVideoFlows(a.page, 1), assertVideoFlows(b.page, 1)]);
+    await sendChat(a.page, 'binary hello');
+    await waitChat(b.page, 'binary hello');
+    await sendChat(b.page, 'text reply');
+    await waitChat(a.page, 'text reply');
+    assert.deepEqual(a.errors, [], 'no errors on the MessagePack page');
+    assert.deepEqual(b.errors, [], 'no errors on the JSON page');
     await a.context.close();
     await b.context.close();
   });

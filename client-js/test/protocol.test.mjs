@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startServer } from './helpers/server.mjs';
-import { connectClient, expectHubError, uniqueRoom } from './helpers/hub.mjs';
+import { TEST_PROTOCOL, connectClient, expectHubError, uniqueRoom } from './helpers/hub.mjs';
 import { waitFor } from './helpers/wait.mjs';
 
 const SMALL_ROOM_CAPACITY = 3;
@@ -69,6 +69,13 @@ describe('transport', () => {
     assert.deepEqual(joined.peers, [{ id: negotiated.id }]);
   });
 
+  it(`speaks the suite's hub protocol (${TEST_PROTOCOL})`, async () => {
+    const c = await client();
+    // No public accessor for the negotiated protocol: read the client's own field.
+    assert.equal(c.connection._protocol.name, TEST_PROTOCOL);
+    assert.deepEqual(Object.keys(await c.join(uniqueRoom())).sort(), ['id', 'peers', 'room', 'seq']);
+  });
+
   it('accepts a stateful-reconnect connection', async () => {
     const stateful = await client(server.hubUrl, { stateful: true });
     const result = await stateful.join(uniqueRoom());
@@ -77,16 +84,16 @@ describe('transport', () => {
 });
 
 describe('CreateAndJoinRoom', () => {
-  it('returns {id, room, peers} with the caller excluded, and sends the caller `created` with the same payload', async () => {
+  it('returns {id, room, peers, seq} with the caller excluded, and sends the caller `created` with the same payload', async () => {
     const name = uniqueRoom();
     const a = await client();
     const first = await a.join(name);
-    assert.deepEqual(first, { id: a.id, room: name, peers: [] });
+    assert.deepEqual(first, { id: a.id, room: name, peers: [], seq: 1 });
     assert.deepEqual(await a.next('created', (m) => m.room === name), first);
 
     const b = await client();
     const second = await b.join(name);
-    assert.deepEqual(second, { id: b.id, room: name, peers: [{ id: a.id }] });
+    assert.deepEqual(second, { id: b.id, room: name, peers: [{ id: a.id }], seq: 2 });
     assert.deepEqual(await b.next('created', (m) => m.room === name), second);
   });
 
@@ -94,8 +101,8 @@ describe('CreateAndJoinRoom', () => {
     const { name, members: [a, b] } = await room(2);
     const c = await client();
     await c.join(name);
-    assert.deepEqual(await a.next('joined', (m) => m.id === c.id), { id: c.id, room: name });
-    assert.deepEqual(await b.next('joined', (m) => m.id === c.id), { id: c.id, room: name });
+    assert.deepEqual(await a.next('joined', (m) => m.id === c.id), { id: c.id, room: name, seq: 3 });
+    assert.deepEqual(await b.next('joined', (m) => m.id === c.id), { id: c.id, room: name, seq: 3 });
     await barrier(a, c, name);
     assert.equal(c.received('joined').length, 0, 'the joiner is not told about itself');
   });
@@ -105,8 +112,8 @@ describe('Exit', () => {
   it('removes the caller; the other members receive `exit {from, room}`', async () => {
     const { name, members: [a, b, c] } = await room(3);
     await a.exit(name);
-    assert.deepEqual(await b.next('exit'), { from: a.id, room: name });
-    assert.deepEqual(await c.next('exit'), { from: a.id, room: name });
+    assert.deepEqual(await b.next('exit'), { from: a.id, room: name, seq: 4 });
+    assert.deepEqual(await c.next('exit'), { from: a.id, room: name, seq: 4 });
     const d = await client();
     const joined = await d.join(name);
     assert.deepEqual(joined.peers.map((p) => p.id).sort(), [b.id, c.id].sort(), 'the leaver is no longer listed');
@@ -224,7 +231,7 @@ describe('rule 3: joining twice is idempotent', () => {
   it('returns the current peers and sends no second `joined`', async () => {
     const { name, members: [a, b] } = await room(2);
     const again = await b.join(name);
-    assert.deepEqual(again, { id: b.id, room: name, peers: [{ id: a.id }] });
+    assert.deepEqual(again, { id: b.id, room: name, peers: [{ id: a.id }], seq: 2 }, 'the room did not change: its current seq');
     await barrier(b, a, name);
     assert.equal(a.received('joined', (m) => m.id === b.id).length, 1, 'exactly one `joined` for b');
   });
@@ -246,7 +253,7 @@ describe('rule 4: one connection in several rooms', () => {
     assert.equal((await b.next('offer')).room, r1);
     assert.equal((await c.next('offer')).room, r2);
     await a.exit(r1);
-    assert.deepEqual(await b.next('exit'), { from: a.id, room: r1 });
+    assert.deepEqual(await b.next('exit'), { from: a.id, room: r1, seq: 3 });
     await a.invoke('Offer', { to: c.id, room: r2, sdp: 'still in r2' });
     await c.next('offer', (m) => m.sdp === 'still in r2');
     assert.equal(c.received('exit').length, 0, 'leaving r1 is not news in r2');
@@ -269,8 +276,8 @@ describe('rule 5: disconnect', () => {
     await d.join(elsewhere);
     const aId = a.id;
     await a.connection.stop();
-    assert.deepEqual(await b.next('exit'), { from: aId, room: r1 });
-    assert.deepEqual(await c.next('exit'), { from: aId, room: r2 });
+    assert.deepEqual(await b.next('exit'), { from: aId, room: r1, seq: 3 });
+    assert.deepEqual(await c.next('exit'), { from: aId, room: r2, seq: 3 });
     // d is in no room with a: let b reach d through a shared room; anything for d from a's exit came first.
     await b.join(elsewhere);
     await d.next('joined', (m) => m.id === b.id);
@@ -287,7 +294,7 @@ describe('rule 5: disconnect', () => {
     const transport = a.connection.connection.transport;
     assert.ok(transport?._webSocket, 'the test reaches the raw WebSocket');
     transport._webSocket.terminate?.() ?? transport._webSocket.close();
-    assert.deepEqual(await b.next('exit', undefined, 10_000), { from: aId, room: name });
+    assert.deepEqual(await b.next('exit', undefined, 10_000), { from: aId, room: name, seq: 3 });
   });
 });
 
@@ -445,7 +452,7 @@ describe('bad input: the invocation fails naming the field; the connection stays
     const aId = a.id;
     a.invoke('Offer', { to: b.id, room: name, sdp: 'z'.repeat(140 * 1024) }).catch(() => {});
     await waitFor(() => a.closed, { timeout: 10_000, message: 'the oversized sender was not disconnected' });
-    assert.deepEqual(await b.next('exit'), { from: aId, room: name });
+    assert.deepEqual(await b.next('exit'), { from: aId, room: name, seq: 3 });
     assert.ok(b.connected, 'the other member is unaffected');
     assert.equal(b.received('offer').length, 0);
   });

@@ -15,11 +15,13 @@ it('the type declarations compile against a strict usage example', () => {
 });
 
 it('everything the declarations promise is exported at run time', () => {
-  for (const name of ['RoomSignalClient', 'ClientState', 'PeerLeftReason', 'DataChannelGroup', 'Peer', 'Emitter', 'HUB_PATH', 'defaultOptions', 'validateRoom', 'sharedChannelId', 'LogLevel', 'HttpTransportType']) {
+  for (const name of ['RoomSignalClient', 'ClientState', 'HubProtocol', 'PeerLeftReason', 'DataChannelGroup', 'Peer', 'Emitter', 'HUB_PATH', 'defaultOptions', 'validateRoom', 'sharedChannelId', 'LogLevel', 'HttpTransportType']) {
     assert.ok(name in sdk, `${name} is exported`);
   }
   assert.throws(() => sdk.validateRoom('no spaces'), /^TypeError: room: must be 1-64 characters/);
   assert.equal(sdk.HUB_PATH, '/hubs/room');
+  assert.equal(sdk.defaultOptions.protocol, 'json');
+  assert.throws(() => new sdk.RoomSignalClient({ url: 'http://127.0.0.1:1/hubs/room', protocol: 'xml' }), /^TypeError: protocol: must be 'json' or 'messagepack'/);
   const id = sdk.sharedChannelId('chat');
   assert.ok(id >= 512 && id <= 1021);
 });

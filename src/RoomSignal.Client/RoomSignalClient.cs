@@ -1,5 +1,7 @@
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using RoomSignal.Client.Internal;
 using RoomSignal.Contracts;
 
@@ -21,8 +23,11 @@ namespace RoomSignal.Client;
 /// An exception from a handler is logged by the underlying <see cref="HubConnection"/> and does not stop the client.
 /// </para>
 /// <para>
-/// After an automatic reconnect the server knows the client by a new connection id; the client then rejoins every
-/// room it was in and raises <see cref="RoomsRejoined"/>. The other members see the old id exit and the new id join.
+/// A short drop of a WebSocket is resumed by stateful reconnect (<see cref="RoomSignalClientOptions.StatefulReconnect"/>):
+/// the connection keeps its id and its rooms, messages sent meanwhile are replayed, no event is raised and the other
+/// members notice nothing. After a longer loss the automatic reconnect opens a new connection, which the server knows
+/// by a new id; the client then rejoins every room it was in and raises <see cref="RoomsRejoined"/>. The other members
+/// see the old id exit and the new id join.
 /// </para>
 /// </remarks>
 public sealed class RoomSignalClient : IAsyncDisposable
@@ -32,6 +37,10 @@ public sealed class RoomSignalClient : IAsyncDisposable
     private readonly List<IDisposable> _subscriptions = [];
     private readonly Lock _gate = new();
     private readonly HashSet<string> _rooms = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _seqByRoom = new(StringComparer.Ordinal);
+    // The joined/exit already raised at each room's current seq: a recovery may send several changes under one seq.
+    private readonly Dictionary<string, HashSet<string>> _raisedAtSeq = new(StringComparer.Ordinal);
+    private const string CreatedMarker = "created";
     // SignalR raises Reconnecting and Reconnected as separate fire-and-forget work items, so in a busy process the
     // second could run first. Each Reconnecting handler releases this once; each Reconnected handler waits for it.
     private readonly SemaphoreSlim _reconnectingHandled = new(0);
@@ -39,7 +48,7 @@ public sealed class RoomSignalClient : IAsyncDisposable
     private int _disposed;
 
     /// <summary>Creates a client that connects to <paramref name="hubUrl"/> with the default options.</summary>
-    /// <param name="hubUrl">The hub address, e.g. <c>ws://localhost:5000/hubs/room</c>.</param>
+    /// <param name="hubUrl">The hub address, e.g. <c>https://signal.example.com/hubs/room</c>.</param>
     public RoomSignalClient(Uri hubUrl)
         : this(new RoomSignalClientOptions { HubUrl = hubUrl })
     {
@@ -53,10 +62,11 @@ public sealed class RoomSignalClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Creates a client over a <see cref="HubConnection"/> you built yourself, for instance with the full
-    /// SignalR client package (negotiation, long polling) where it is available. The connection must point at the
-    /// RoomSignal hub and use the JSON protocol. If it was built with automatic reconnect, the client rejoins its
-    /// rooms after each reconnect. Disposing the client leaves the connection to you: dispose it yourself.
+    /// Creates a client over a <see cref="HubConnection"/> you built yourself with <c>HubConnectionBuilder</c>,
+    /// for settings the options do not cover. The connection must point at the RoomSignal hub; with MessagePack, give
+    /// it <see cref="RoomSignalMessagePack.SerializerOptions"/> (see there). If it was built with
+    /// automatic reconnect, the client rejoins its rooms after each reconnect. Disposing the client leaves the
+    /// connection to you: dispose it yourself.
     /// </summary>
     /// <param name="connection">The connection, started or not.</param>
     public RoomSignalClient(HubConnection connection)
@@ -70,12 +80,21 @@ public sealed class RoomSignalClient : IAsyncDisposable
         _connection = connection;
         _ownsConnection = ownsConnection;
 
-        Subscribe<RoomJoined>(RoomClientEvents.Created, m => RaiseAsync(Created, m));
-        Subscribe<PeerJoined>(RoomClientEvents.Joined, m => RaiseAsync(Joined, m));
+        Subscribe<RoomJoined>(RoomClientEvents.Created, m =>
+        {
+            SetRoomSeq(m.Room, m.Seq);
+            return RaiseAsync(Created, m);
+        });
+        Subscribe<PeerJoined>(RoomClientEvents.Joined, m => IsNewChange(m.Room, m.Seq, "+" + m.Id) ? RaiseAsync(Joined, m) : Task.CompletedTask);
         Subscribe<SdpMessage>(RoomClientEvents.Offer, m => RaiseAsync(Offer, m));
         Subscribe<SdpMessage>(RoomClientEvents.Answer, m => RaiseAsync(Answer, m));
         Subscribe<CandidateMessage>(RoomClientEvents.Candidate, m => RaiseAsync(Candidate, m));
-        Subscribe<PeerExited>(RoomClientEvents.Exit, m => RaiseAsync(Exit, m));
+        Subscribe<PeerExited>(RoomClientEvents.Exit, m => IsNewChange(m.Room, m.Seq, "-" + m.From) ? RaiseAsync(Exit, m) : Task.CompletedTask);
+        Subscribe<RemovedFromRoom>(RoomClientEvents.Removed, m =>
+        {
+            ForgetRoom(m.Room);
+            return RaiseAsync(Removed, m);
+        });
 
         _connection.Reconnecting += OnReconnectingAsync;
         _connection.Reconnected += OnReconnectedAsync;
@@ -85,7 +104,12 @@ public sealed class RoomSignalClient : IAsyncDisposable
     /// <summary>The caller itself joined a room (also after a rejoin); same payload as <see cref="JoinAsync"/> returns.</summary>
     public event Func<RoomJoined, Task>? Created;
 
-    /// <summary>Another connection joined one of this client's rooms.</summary>
+    /// <summary>
+    /// Another connection joined one of this client's rooms. A <c>joined</c> whose <see cref="PeerJoined.Seq"/> is below
+    /// the room's <see cref="GetRoomSeq"/> (stale), or that repeats one already raised at that seq, is not raised. Several
+    /// different changes may share one seq: a server recovering from a lost change sends the difference at the room's
+    /// current seq.
+    /// </summary>
     public event Func<PeerJoined, Task>? Joined;
 
     /// <summary>An SDP offer from another member.</summary>
@@ -97,16 +121,28 @@ public sealed class RoomSignalClient : IAsyncDisposable
     /// <summary>An ICE candidate from another member.</summary>
     public event Func<CandidateMessage, Task>? Candidate;
 
-    /// <summary>A member left one of this client's rooms (explicitly or by disconnecting).</summary>
+    /// <summary>
+    /// A member left one of this client's rooms (explicitly or by disconnecting). An <c>exit</c> whose
+    /// <see cref="PeerExited.Seq"/> is below the room's <see cref="GetRoomSeq"/> (stale), or that repeats one already
+    /// raised at that seq, is not raised (see <see cref="Joined"/>).
+    /// </summary>
     public event Func<PeerExited, Task>? Exit;
+
+    /// <summary>
+    /// An administrator removed this client from a room (the server's admin API). The client is no longer in
+    /// <see cref="RemovedFromRoom.Room"/>: it has dropped the room from <see cref="Rooms"/> (so it does not rejoin it after
+    /// a reconnect) before raising this; the connection stays open, and <see cref="JoinAsync"/> may join the room again.
+    /// The other members receive <see cref="Exit"/> for this client as for any departure.
+    /// </summary>
+    public event Func<RemovedFromRoom, Task>? Removed;
 
     /// <summary>The connection dropped and the client is trying to reconnect; the argument is the cause, if any.</summary>
     public event Func<Exception?, Task>? Reconnecting;
 
     /// <summary>
-    /// The client reconnected. The server knows it by a new connection id, learned when the rooms are rejoined
-    /// (see <see cref="RoomsRejoined"/>, raised next). The argument is the id SignalR reports for the new
-    /// transport, which is not that server id; most handlers ignore it.
+    /// The client reconnected after a loss that stateful reconnect could not resume. The server knows it by a new
+    /// connection id (the argument; <see langword="null"/> with <see cref="RoomSignalClientOptions.SkipNegotiation"/>),
+    /// and the client rejoins its rooms next (see <see cref="RoomsRejoined"/>).
     /// </summary>
     public event Func<string?, Task>? Reconnected;
 
@@ -118,10 +154,11 @@ public sealed class RoomSignalClient : IAsyncDisposable
 
     /// <summary>
     /// The id the server knows this client by, which other members see as <c>from</c> and use as <c>to</c>.
-    /// The server reports it when a room is joined, so it is <see langword="null"/> until the first join on the
-    /// current connection, and changes after a reconnect.
+    /// Known once the connection is started (with <see cref="RoomSignalClientOptions.SkipNegotiation"/> only after the
+    /// first join, which reports it); <see langword="null"/> while disconnected or reconnecting. It stays the same
+    /// across a stateful reconnect and changes after an automatic reconnect.
     /// </summary>
-    public string? ConnectionId => Volatile.Read(ref _connectionId);
+    public string? ConnectionId => Volatile.Read(ref _connectionId) ?? _connection.ConnectionId;
 
     /// <summary>The state of the underlying connection.</summary>
     public HubConnectionState State => _connection.State;
@@ -135,6 +172,20 @@ public sealed class RoomSignalClient : IAsyncDisposable
             {
                 return _rooms.ToArray();
             }
+        }
+    }
+
+    /// <summary>
+    /// The change number of <paramref name="room"/> as this client has seen it: the <c>seq</c> of the last
+    /// <see cref="Created"/>, <see cref="Joined"/> or <see cref="Exit"/> of the room; <see langword="null"/> when the
+    /// client is not in the room or the server does not send <c>seq</c>.
+    /// </summary>
+    /// <param name="room">The room.</param>
+    public long? GetRoomSeq(string room)
+    {
+        lock (_gate)
+        {
+            return _seqByRoom.TryGetValue(room, out var seq) ? seq : null;
         }
     }
 
@@ -153,6 +204,8 @@ public sealed class RoomSignalClient : IAsyncDisposable
         lock (_gate)
         {
             _rooms.Clear();
+            _seqByRoom.Clear();
+            _raisedAtSeq.Clear();
         }
     }
 
@@ -198,6 +251,11 @@ public sealed class RoomSignalClient : IAsyncDisposable
         lock (_gate)
         {
             _rooms.Remove(room);
+            if (room is not null)
+            {
+                _seqByRoom.Remove(room); // a null name is the server's to refuse
+                _raisedAtSeq.Remove(room);
+            }
         }
 
         await InvokeAsync(nameof(IRoomHub.Exit), new ExitRoomRequest(room), cancellationToken).ConfigureAwait(false);
@@ -229,6 +287,27 @@ public sealed class RoomSignalClient : IAsyncDisposable
     /// <exception cref="HubException">The server refused: a bad argument, or sender and target do not share the room.</exception>
     public Task SendCandidateAsync(string to, string room, IceCandidate candidate, CancellationToken cancellationToken = default)
         => InvokeAsync(nameof(IRoomHub.Candidate), new CandidateRequest(to, room, candidate), cancellationToken);
+
+    /// <summary>
+    /// Asks the server for the ICE servers to give a peer connection: its STUN URLs, and its TURN URLs with a
+    /// username and credential minted for this caller (coturn's <c>use-auth-secret</c> scheme; the user id with auth
+    /// on, else this connection's id). The credentials last <see cref="IceServerList.Ttl"/> seconds: fetch new ones
+    /// after a reconnect and before they expire. An empty list when the server has no ICE servers configured.
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting for the answer.</param>
+    /// <returns>The servers (STUN first, then TURN) and the credentials' lifetime in seconds.</returns>
+    /// <exception cref="InvalidOperationException">The client is not connected.</exception>
+    public async Task<IceServerList> GetIceServersAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _connection.InvokeAsync<IceServerList>(nameof(IRoomHub.GetIceServers), cancellationToken).ConfigureAwait(false);
+        }
+        catch (HubException ex) when (ServerErrors.TryUnwrap(ex, out var unwrapped))
+        {
+            throw unwrapped;
+        }
+    }
 
     /// <summary>
     /// Stops listening and, when the client built the connection itself, closes and disposes it.
@@ -264,8 +343,43 @@ public sealed class RoomSignalClient : IAsyncDisposable
             throw new ArgumentException($"{nameof(RoomSignalClientOptions)}.{nameof(RoomSignalClientOptions.HubUrl)} is required.", nameof(options));
         }
 
+        var hubUrl = ToHttpUri(options.HubUrl);
         var builder = new HubConnectionBuilder();
-        builder.WithWebSocketUrl(options.HubUrl, options.ConfigureWebSocket);
+        builder.WithUrl(hubUrl, http =>
+        {
+            if (options.SkipNegotiation)
+            {
+                http.SkipNegotiation = true;
+                http.Transports = HttpTransportType.WebSockets;
+            }
+            else
+            {
+                http.Transports = options.Transports;
+            }
+
+            http.AccessTokenProvider = options.AccessTokenProvider;
+            foreach (var (name, value) in options.Headers)
+            {
+                http.Headers[name] = value;
+            }
+
+            if (options.ConfigureWebSocket is { } configureWebSocket)
+            {
+                http.WebSocketConfiguration = configureWebSocket;
+            }
+
+            options.ConfigureHttpConnection?.Invoke(http);
+        });
+        if (options.Protocol == RoomSignalProtocol.MessagePack)
+        {
+            builder.AddMessagePackProtocol(o => o.SerializerOptions = RoomSignalMessagePack.SerializerOptions);
+        }
+
+        if (options.StatefulReconnect && !options.SkipNegotiation)
+        {
+            builder.WithStatefulReconnect();
+        }
+
         if (options.AutomaticReconnect)
         {
             builder.WithAutomaticReconnect(options.ReconnectDelays.ToArray());
@@ -273,6 +387,24 @@ public sealed class RoomSignalClient : IAsyncDisposable
 
         options.ConfigureConnection?.Invoke(builder);
         return builder.Build();
+    }
+
+    /// <summary>Turns <c>ws(s)://</c> into <c>http(s)://</c> (SignalR negotiates over HTTP); leaves <c>http(s)://</c> as it is.</summary>
+    private static Uri ToHttpUri(Uri uri)
+    {
+        if (!uri.IsAbsoluteUri)
+        {
+            throw new ArgumentException($"{nameof(RoomSignalClientOptions)}.{nameof(RoomSignalClientOptions.HubUrl)} must be an absolute URL, not '{uri}'.", nameof(uri));
+        }
+
+        var scheme = uri.Scheme switch
+        {
+            "ws" => "http",
+            "wss" => "https",
+            "http" or "https" => uri.Scheme,
+            _ => throw new ArgumentException($"Unsupported scheme '{uri.Scheme}' in {nameof(RoomSignalClientOptions.HubUrl)}: use http, https, ws or wss.", nameof(uri)),
+        };
+        return new UriBuilder(uri) { Scheme = scheme, Port = uri.IsDefaultPort ? -1 : uri.Port }.Uri;
     }
 
     private async Task InvokeAsync(string method, object request, CancellationToken cancellationToken)
@@ -284,6 +416,67 @@ public sealed class RoomSignalClient : IAsyncDisposable
         catch (HubException ex) when (ServerErrors.TryUnwrap(ex, out var unwrapped))
         {
             throw unwrapped;
+        }
+    }
+
+    /// <summary>The server took this client out of <paramref name="room"/>: it is no longer one of ours to rejoin.</summary>
+    private void ForgetRoom(string? room)
+    {
+        if (room is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _rooms.Remove(room);
+            _seqByRoom.Remove(room);
+            _raisedAtSeq.Remove(room);
+        }
+    }
+
+    /// <summary>Our own join's place in the room's order: later events of the room must carry a larger seq.</summary>
+    private void SetRoomSeq(string room, long seq)
+    {
+        if (seq <= 0)
+        {
+            return; // a server that does not number changes
+        }
+
+        lock (_gate)
+        {
+            _seqByRoom[room] = seq;
+            _raisedAtSeq[room] = [CreatedMarker]; // created is the whole room at its seq: nothing more at it is news
+        }
+    }
+
+    /// <summary>
+    /// Whether a joined/exit is news for the room: newer than what the room has seen, or at the room's seq and not
+    /// raised yet (a recovery's difference); records it if so.
+    /// </summary>
+    private bool IsNewChange(string room, long seq, string change)
+    {
+        if (seq <= 0)
+        {
+            return true;
+        }
+
+        lock (_gate)
+        {
+            var known = _seqByRoom.TryGetValue(room, out var last);
+            if (known && seq < last)
+            {
+                return false;
+            }
+
+            if (!known || seq > last || !_raisedAtSeq.TryGetValue(room, out var raised))
+            {
+                _seqByRoom[room] = seq;
+                _raisedAtSeq[room] = [change];
+                return true;
+            }
+
+            return !raised.Contains(CreatedMarker) && raised.Add(change);
         }
     }
 
@@ -333,6 +526,8 @@ public sealed class RoomSignalClient : IAsyncDisposable
         lock (_gate)
         {
             rooms = _rooms.ToArray();
+            _seqByRoom.Clear(); // new memberships: each rejoin's created sets its room's seq afresh
+            _raisedAtSeq.Clear();
         }
 
         var rejoined = new List<RoomJoined>(rooms.Length);
@@ -378,6 +573,8 @@ public sealed class RoomSignalClient : IAsyncDisposable
         lock (_gate)
         {
             _rooms.Clear();
+            _seqByRoom.Clear();
+            _raisedAtSeq.Clear();
         }
 
         await RaiseAsync(Closed, exception).ConfigureAwait(false);

@@ -20,6 +20,11 @@ public interface IRoomHub
 
     /// <summary>Relays an ICE candidate to another member of the same room.</summary>
     Task Candidate(CandidateRequest request);
+
+    /// <summary>
+    /// The ICE servers to use (STUN, and TURN with credentials minted for this caller), with their lifetime in seconds.
+    /// </summary>
+    Task<IceServerList> GetIceServers();
 }
 
 /// <summary>
@@ -43,6 +48,12 @@ public interface IRoomClient
     /// <summary>An ICE candidate from another member.</summary>
     Task Candidate(CandidateMessage message);
 
-    /// <summary>A member left the room (explicitly or by disconnecting).</summary>
+    /// <summary>A member left the room (explicitly, by disconnecting, or removed by an administrator).</summary>
     Task Exit(PeerExited message);
+
+    /// <summary>
+    /// This connection was removed from a room by an administrator: it is no longer a member of
+    /// <see cref="RemovedFromRoom.Room"/> but stays connected (and may join again).
+    /// </summary>
+    Task Removed(RemovedFromRoom message);
 }

@@ -22,4 +22,6 @@ public static class RoomClientEvents
     public const string Candidate = nameof(IRoomClient.Candidate);
     /// <summary>Target of <see cref="IRoomClient.Exit"/>.</summary>
     public const string Exit = nameof(IRoomClient.Exit);
+    /// <summary>Target of <see cref="IRoomClient.Removed"/>.</summary>
+    public const string Removed = nameof(IRoomClient.Removed);
 }

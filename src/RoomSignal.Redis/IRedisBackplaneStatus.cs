@@ -1,24 +1,23 @@
 namespace RoomSignal.Redis;
 
 /// <summary>
-/// Whether the Redis backplane can deliver messages from other nodes to this node's connections right now.
-/// <see cref="RedisHubLifetimeManager{THub}"/> implements it.
+/// Whether the SignalR Redis backplane of this node can deliver messages from other nodes to this node's
+/// connections right now. Registered by <c>AddRoomSignalRedis&lt;THub&gt;()</c> for that hub.
 /// </summary>
 /// <remarks>
-/// A node that started, or reconnected, while Redis was unreachable is not reachable until Redis has confirmed its
-/// subscriptions (a probe on its own channel came back) and it has registered its connections in the owner hash.
-/// Until then another node's send to one of its connections would be dropped, so an application should not tell
-/// other nodes about a connection (for example by admitting it to a room) before <see cref="IsReachable"/> is true.
+/// After a start or a Redis reconnect the node is not ready until Redis has confirmed the backplane's
+/// subscriptions and a probe, published through the backplane to a channel this node listens on, came back.
+/// Until then a send from another node to one of its connections could be lost, so an application should not
+/// tell other nodes about a connection (for example by admitting it to a room) before <see cref="IsReady"/> is true.
 /// </remarks>
 public interface IRedisBackplaneStatus
 {
-    /// <summary>Redis has confirmed this node's subscriptions and every local connection is registered.</summary>
+    /// <summary>Redis answers, the backplane's subscriptions are confirmed and a probe has come back since the last reconnect.</summary>
     bool IsReady { get; }
 
     /// <summary>
-    /// Whether a send from another node to <paramref name="connectionId"/>, a connection of this node, is delivered:
-    /// the node's subscriptions are confirmed and this connection is registered.
+    /// Returns <see cref="IsReady"/>, first probing the backplane when it is not ready yet but Redis answers
+    /// (this also starts the backplane when no connection or send has done so yet).
     /// </summary>
-    /// <param name="connectionId">A connection of this node.</param>
-    bool IsReachable(string connectionId);
+    Task<bool> CheckAsync(CancellationToken cancellationToken = default);
 }

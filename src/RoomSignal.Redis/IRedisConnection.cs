@@ -3,8 +3,8 @@ using StackExchange.Redis;
 namespace RoomSignal.Redis;
 
 /// <summary>
-/// The process-wide Redis connection shared by the backplane and the room store: one
-/// <see cref="ConnectionMultiplexer"/> that reconnects by itself.
+/// The process-wide Redis connection shared by the SignalR backplane and the room store: one
+/// <see cref="ConnectionMultiplexer"/> that reconnects by itself and resubscribes every channel after a reconnect.
 /// </summary>
 public interface IRedisConnection
 {

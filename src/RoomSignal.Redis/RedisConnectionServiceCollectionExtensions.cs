@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using RoomSignal.Redis;
 using RoomSignal.Redis.Internal;
 
@@ -16,11 +17,17 @@ public static class RedisConnectionServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<RoomSignalRedisOptions>()
             .BindConfiguration(RoomSignalRedisOptions.SectionName)
-            .Validate(o => !string.IsNullOrWhiteSpace(o.Configuration), "RoomSignal:Redis:Configuration must be set to use Redis")
-            .Validate(o => !string.IsNullOrWhiteSpace(o.Prefix) && o.Prefix.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'), "RoomSignal:Redis:Prefix must be non-empty A-Z a-z 0-9 _ - .")
             .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RoomSignalRedisOptions>, RoomSignalRedisOptionsValidator>());
         services.TryAddSingleton<RedisConnection>();
         services.TryAddSingleton<IRedisConnection>(sp => sp.GetRequiredService<RedisConnection>());
         return services;
     }
+}
+
+/// <summary>Names the broken rule of <see cref="RoomSignalRedisOptions"/> at start.</summary>
+internal sealed class RoomSignalRedisOptionsValidator : IValidateOptions<RoomSignalRedisOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RoomSignalRedisOptions options)
+        => options.Validate() is { } failure ? ValidateOptionsResult.Fail(failure) : ValidateOptionsResult.Success;
 }

@@ -26,7 +26,7 @@ public sealed class RoomSignalNode : IRoomSignalEndpoint, IAsyncDisposable
     /// <summary>The node's HTTP base address, e.g. <c>http://127.0.0.1:41234/</c>.</summary>
     public Uri BaseUri { get; }
 
-    /// <summary>The hub address, <c>ws://127.0.0.1:port/hubs/room</c>.</summary>
+    /// <summary>The hub address, <c>http://127.0.0.1:port/hubs/room</c>.</summary>
     public Uri HubUri => RoomSignalEndpointExtensions.HubUriFor(BaseUri);
 
     /// <summary>The node's services.</summary>

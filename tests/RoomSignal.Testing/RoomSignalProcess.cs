@@ -49,7 +49,7 @@ public sealed class RoomSignalProcess : IRoomSignalEndpoint, IAsyncDisposable
     /// <summary>The node's HTTP base address.</summary>
     public Uri BaseUri { get; }
 
-    /// <summary>The hub address, <c>ws://127.0.0.1:port/hubs/room</c>.</summary>
+    /// <summary>The hub address, <c>http://127.0.0.1:port/hubs/room</c>.</summary>
     public Uri HubUri => RoomSignalEndpointExtensions.HubUriFor(BaseUri);
 
     /// <summary>The OS process id.</summary>
@@ -63,19 +63,31 @@ public sealed class RoomSignalProcess : IRoomSignalEndpoint, IAsyncDisposable
 
     /// <summary>
     /// Starts a node with configuration given as keys like <c>RoomSignal:Redis:Configuration</c> (passed as
-    /// environment variables) and waits until <c>/healthz</c> answers.
+    /// environment variables) and waits until <c>/healthz</c> answers. <paramref name="openFilesLimit"/> runs it under
+    /// that <c>ulimit -n</c> (its descriptor limit), as a small container or a careless unit file would.
     /// </summary>
-    public static async Task<RoomSignalProcess> StartAsync(IReadOnlyDictionary<string, string?> configuration, CancellationToken cancellationToken = default)
+    public static async Task<RoomSignalProcess> StartAsync(
+        IReadOnlyDictionary<string, string?> configuration,
+        CancellationToken cancellationToken = default,
+        int? openFilesLimit = null)
     {
         var dll = FindServerDll();
         var port = RedisServer.FreePort();
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(openFilesLimit is null ? "dotnet" : "/bin/sh")
         {
             WorkingDirectory = Path.GetDirectoryName(dll)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (openFilesLimit is { } limit)
+        {
+            // exec: the shell becomes the server, so the process id, signals and kill -9 stay the node's own.
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add($"ulimit -n {limit.ToString(System.Globalization.CultureInfo.InvariantCulture)} && exec dotnet \"$@\"");
+            info.ArgumentList.Add("sh");
+        }
+
         info.ArgumentList.Add(dll);
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{port}");
@@ -211,6 +223,9 @@ public sealed class RoomSignalProcess : IRoomSignalEndpoint, IAsyncDisposable
             await Task.Delay(100, cancellationToken);
         }
     }
+
+    /// <summary>The server dll built next to the tests (same configuration).</summary>
+    public static string ServerDll => FindServerDll();
 
     private static string FindServerDll()
     {

@@ -27,6 +27,7 @@ public sealed class TestPeer : IAsyncDisposable
         client.Answer += m => Record(RoomClientEvents.Answer, m);
         client.Candidate += m => Record(RoomClientEvents.Candidate, m);
         client.Exit += m => Record(RoomClientEvents.Exit, m);
+        client.Removed += m => Record(RoomClientEvents.Removed, m);
     }
 
     /// <summary>The client under test.</summary>
@@ -39,7 +40,7 @@ public sealed class TestPeer : IAsyncDisposable
     public IReadOnlyList<ReceivedMessage> Received => _received.ToArray();
 
     /// <summary>Connects a new client (automatic reconnect off unless <paramref name="configure"/> turns it on).</summary>
-    public static async Task<TestPeer> ConnectAsync(RoomSignalNode node, Action<RoomSignalClientOptions>? configure = null)
+    public static async Task<TestPeer> ConnectAsync(IRoomSignalEndpoint node, Action<RoomSignalClientOptions>? configure = null)
     {
         var options = new RoomSignalClientOptions { HubUrl = node.HubUri, AutomaticReconnect = false };
         configure?.Invoke(options);

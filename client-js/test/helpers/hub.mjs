@@ -1,20 +1,28 @@
 // Protocol-level clients: the official @microsoft/signalr client in node, with every server event
 // recorded so tests can wait for one, or prove one never came.
 import { HubConnectionBuilder, HubConnectionState, HttpTransportType, LogLevel } from '@microsoft/signalr';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { waitFor, withTimeout } from './wait.mjs';
+
+/** The hub protocol the protocol suite runs over: ROOMSIGNAL_TEST_PROTOCOL=json|messagepack (default json). */
+export const TEST_PROTOCOL = process.env.ROOMSIGNAL_TEST_PROTOCOL ?? 'json';
+if (!['json', 'messagepack'].includes(TEST_PROTOCOL)) {
+  throw new Error(`ROOMSIGNAL_TEST_PROTOCOL must be json or messagepack, not ${TEST_PROTOCOL}`);
+}
 
 export const EVENT_NAMES = ['created', 'joined', 'offer', 'answer', 'candidate', 'exit'];
 
 /**
  * Connects one client and records the six server events.
  * @param {string} hubUrl
- * @param {{ skipNegotiation?: boolean, stateful?: boolean, reconnect?: boolean }} [options]
+ * @param {{ skipNegotiation?: boolean, stateful?: boolean, reconnect?: boolean, protocol?: 'json' | 'messagepack' }} [options]
  */
 export async function connectClient(hubUrl, options = {}) {
   const httpOptions = options.skipNegotiation
     ? { skipNegotiation: true, transport: HttpTransportType.WebSockets }
     : { transport: HttpTransportType.WebSockets };
   let builder = new HubConnectionBuilder().withUrl(hubUrl, httpOptions).configureLogging(LogLevel.None);
+  if ((options.protocol ?? TEST_PROTOCOL) === 'messagepack') builder = builder.withHubProtocol(new MessagePackHubProtocol());
   if (options.stateful) builder = builder.withStatefulReconnect();
   if (options.reconnect) builder = builder.withAutomaticReconnect([0, 500, 1000]);
   const connection = builder.build();

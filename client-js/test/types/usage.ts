@@ -1,6 +1,6 @@
 // Compiled (never run) by types.test.mjs: the exported API as a TypeScript user sees it.
 import {
-  ClientState, DataChannelGroup, HUB_PATH, LogLevel, Peer, PeerLeftReason, RoomSignalClient, defaultOptions,
+  ClientState, DataChannelGroup, HUB_PATH, HubProtocol, LogLevel, Peer, PeerLeftReason, RoomSignalClient, defaultOptions,
   sharedChannelId, validateRoom, type ClientEvents, type JoinResult, type RoomSignalOptions,
 } from '@roomsignal/client';
 
@@ -12,7 +12,12 @@ const options: RoomSignalOptions = {
   connectTimeout: 8_000,
   healthUrl: null,
   logLevel: LogLevel.Information,
+  accessTokenFactory: async () => 'token-from-the-backend',
+  serverIceServers: true,
+  protocol: HubProtocol.MessagePack,
 };
+const plain: RoomSignalOptions = { protocol: 'json' };
+console.log(plain.protocol, defaultOptions.protocol === 'messagepack');
 const client = new RoomSignalClient(options);
 const state: ClientState = client.state;
 if (state === ClientState.Connected) console.log(client.id?.toUpperCase());
@@ -24,14 +29,19 @@ client.on('track', ({ track, streams }) => console.log(track.kind, streams.lengt
 client.on('dataChannel', ({ channel, origin }) => console.log(channel.label, origin));
 client.on('message', ({ label, data }) => console.log(label, data));
 client.on('peerState', ({ newState }) => console.log(newState));
+client.on('peerJoined', ({ peer }) => console.log(peer.userId ?? peer.id, peer.name?.toUpperCase()));
 client.on('error', ({ operation, error }) => console.log(operation, error));
+client.on('iceServers', ({ iceServers, ttl }) => console.log(iceServers.length, ttl, client.iceServers[0]?.urls));
 client.once('connected', ({ id, reconnected }) => console.log(id, reconnected));
+client.on('removed', ({ room, reason }) => console.log(room.length, reason.toUpperCase()));
 
 async function main(stream: MediaStream, camera: MediaStreamTrack) {
   client.connect();
   await client.ready(5_000);
   const joined: JoinResult = await client.join('standup');
   console.log(joined.peers.length);
+  const seq: number | null = joined.seq ?? client.roomSeq('standup');
+  console.log(seq);
   client.addStream(stream);
   await client.replaceTrack(stream.getVideoTracks()[0], camera);
   client.removeTrack(camera);

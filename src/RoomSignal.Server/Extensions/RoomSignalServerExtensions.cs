@@ -3,9 +3,14 @@ using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using RoomSignal.Contracts;
 using RoomSignal.Redis;
+using Microsoft.Extensions.Options;
 using RoomSignal.Server;
+using RoomSignal.Server.Auth;
 using RoomSignal.Server.Hubs;
+using RoomSignal.Server.Limits;
+using RoomSignal.Server.Metrics;
 using RoomSignal.Server.Rooms;
+using RoomSignal.Server.Rooms.Events;
 using RoomSignal.Server.Rooms.Redis;
 using RoomSignal.Server.Validation;
 
@@ -37,14 +42,23 @@ public static class RoomSignalServerExtensions
         services.AddSingleton(TimeProvider.System);
 
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
+        services.AddRoomSignalTransportTuning(); // Kestrel:Sockets, measured in docs/benchmarks.md
 
         var signalR = services.AddSignalR(o =>
         {
             o.MaximumReceiveMessageSize = MaximumReceiveMessageSize;
             o.EnableDetailedErrors = false;
+            // Limits first: a flood is refused before anything is validated.
+            o.AddFilter<LimitsHubFilter>();
             o.AddFilter<ValidationHubFilter>();
         });
+        // JSON and MessagePack; MessagePack maps keyed by the same camelCase names as JSON, so JS clients read the same fields.
+        signalR.AddMessagePackProtocol(o => o.SerializerOptions = RoomSignalMessagePack.SerializerOptions);
         services.AddRoomSignalValidation();
+        services.AddRoomSignalLimits();
+        builder.AddRoomSignalMetrics();
+        builder.AddRoomSignalAuth(); // after validation: its hub filter checks rooms already known to be well formed
+        builder.AddRoomSignalIce();
         // SignalR logs every HubException a hub method throws as an error with a stack trace, so each refused
         // invocation (bad input, full room) would flood the log. ValidationHubFilter logs the unexpected failures itself.
         builder.Logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical);
@@ -55,22 +69,19 @@ public static class RoomSignalServerExtensions
         // Scale out: with a Redis configured, every node shares one hub through our Redis backplane (and /readyz
         // reports 503 while Redis is unreachable), and room membership lives in Redis. Without one: a single node,
         // the default in-memory hub lifetime manager and the in-memory room store.
-        services.AddHealthChecks();
+        services.AddHealthChecks().AddCheck<ConnectionCapacityHealthCheck>("capacity", tags: [ReadinessTag]);
+        services.AddSingleton<IRoomEventSink, RoomEventDispatcher>();
         services.AddSingleton<IRoomStore, InMemoryRoomStore>();
-        if (!string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignalRedisOptions.SectionName}:Configuration"]))
+        var clustered = !string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignalRedisOptions.SectionName}:Configuration"]);
+        if (clustered)
         {
-            signalR.AddRoomSignalRedis();
-            services.AddRoomSignalRedisRooms(); // replaces the in-memory store
-
-            // One id per node in logs and in Redis: the backplane takes RoomSignal:NodeId unless given its own.
-            services.AddOptions<RedisBackplaneOptions>()
-                .Configure<NodeIdentity>((backplane, node) => backplane.NodeId ??= node.Id);
-
-            // The room store admits a connection only once the backplane can deliver to it, and /readyz waits for
-            // both to have their subscriptions confirmed by Redis (a node that started without Redis needs that).
-            services.AddSingleton(sp => (IRedisBackplaneStatus)sp.GetRequiredService<HubLifetimeManager<RoomHub>>());
+            // The official backplane over the one shared multiplexer; /readyz waits for its subscriptions (probe).
+            signalR.AddRoomSignalRedis<RoomHub>();
+            services.AddRoomSignalRedisRooms(); // replaces the in-memory store; admits a connection only once the backplane is ready
             services.AddHealthChecks().AddCheck<ClusterReadinessHealthCheck>("cluster", tags: [ReadinessTag]);
         }
+
+        builder.AddRoomSignalAdmin(clustered); // /admin/rooms when RoomSignal:Admin:Key is set (docs/admin.md)
 
         return builder;
     }
@@ -80,13 +91,30 @@ public static class RoomSignalServerExtensions
     {
         app.UseDefaultFiles();
         app.UseStaticFiles();
-        app.UseWebSockets();
+        app.UseRoomSignalLimits(); // forwarded headers, CORS, WebSockets, the connection cap
+        var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
+        if (auth.Enabled)
+        {
+            AuthLog.Enabled(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AuthOptions).FullName!),
+                auth.KeyBytes().Count(), auth.Issuer ?? "(any)", auth.Audience ?? "(any)");
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
 
+        app.MapRoomSignalMetrics(); // /metrics when RoomSignal:Metrics:Prometheus is true
+        app.MapRoomSignalAdmin(); // /admin/rooms when RoomSignal:Admin:Key is set
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag) });
         // Stateful reconnect lets a client that lost its transport for a few seconds resume the same
         // connection (same id, same rooms) and replays the messages it missed.
-        app.MapHub<RoomHub>(RoomHubRoutes.Path, o => o.AllowStatefulReconnects = true);
+        var hub = app.MapHub<RoomHub>(RoomHubRoutes.Path, o => o.AllowStatefulReconnects = true);
+        if (auth.Enabled)
+        {
+            hub.RequireAuthorization(); // 401 on negotiate and on the WebSocket upgrade without a valid token
+        }
+
+        app.MapRoomSignalIce(requireAuthorization: auth.Enabled);
+
         return app;
     }
 }

@@ -1,7 +1,10 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 using RoomSignal.Contracts;
+using RoomSignal.Server.Auth;
+using RoomSignal.Server.Ice;
 using RoomSignal.Server.Rooms;
+using RoomSignal.Server.Rooms.Events;
 
 namespace RoomSignal.Server.Hubs;
 
@@ -9,7 +12,16 @@ namespace RoomSignal.Server.Hubs;
 /// The room signaling hub. Arguments reach these methods already validated by the validation hub
 /// filter; here we only apply the membership rules and relay.
 /// </summary>
-public sealed class RoomHub(IRoomStore store, IOptionsMonitor<RoomOptions> roomOptions, ILogger<RoomHub> logger)
+/// <remarks>
+/// The membership events (<c>created</c>, <c>joined</c>, <c>exit</c>) are sent by the room store through the
+/// <see cref="RoomEventDispatcher"/>, in each room's change order: the in-memory store under its lock, the Redis
+/// store from the cluster's ordered change stream, on every node to its own members. A join returns once its
+/// <c>created</c> has been written, so <c>created</c> reaches the caller before <c>CreateAndJoinRoom</c>'s result
+/// does, and the result is built from the same peers and seq.
+/// With auth on, every peer object carries its member's <c>userId</c>/<c>name</c> (the caller's own from its token,
+/// the others' from the <see cref="IPeerDirectory"/>), the relayed messages the sender's.
+/// </remarks>
+public sealed class RoomHub(IRoomStore store, IPeerDirectory directory, IceServerProvider ice, IOptionsMonitor<RoomOptions> roomOptions, ILogger<RoomHub> logger)
     : Hub<IRoomClient>, IRoomHub
 {
     /// <inheritdoc/>
@@ -34,15 +46,10 @@ public sealed class RoomHub(IRoomStore store, IOptionsMonitor<RoomOptions> roomO
             throw new OperationCanceledException(Context.ConnectionAborted);
         }
 
-        var joined = new RoomJoined(self, room, result.Peers.Select(id => new PeerInfo(id)).ToArray());
-        await Clients.Caller.Created(joined);
+        var joined = new RoomJoined(self, room, await directory.DescribeAsync(result.Peers, Context.ConnectionAborted), result.Seq) { UserId = UserId, Name = UserName };
         if (result.Status == RoomJoinStatus.Joined)
         {
             RoomHubLog.Joined(logger, self, room, result.Peers.Count);
-            if (result.Peers.Count > 0)
-            {
-                await Clients.Clients(result.Peers).Joined(new PeerJoined(self, room));
-            }
         }
 
         return joined;
@@ -59,32 +66,31 @@ public sealed class RoomHub(IRoomStore store, IOptionsMonitor<RoomOptions> roomO
         }
 
         RoomHubLog.Left(logger, Context.ConnectionId, room);
-        if (remaining.Count > 0)
-        {
-            await Clients.Clients(remaining).Exit(new PeerExited(Context.ConnectionId, room));
-        }
     }
 
     /// <inheritdoc/>
     public async Task Offer(SdpRequest request)
     {
         await EnsureSharedRoomAsync(nameof(Offer), request.Room!, request.To!);
-        await Clients.Client(request.To!).Offer(new SdpMessage(Context.ConnectionId, request.To!, request.Room!, request.Sdp!));
+        await Clients.Client(request.To!).Offer(new SdpMessage(Context.ConnectionId, request.To!, request.Room!, request.Sdp!) { UserId = UserId, Name = UserName });
     }
 
     /// <inheritdoc/>
     public async Task Answer(SdpRequest request)
     {
         await EnsureSharedRoomAsync(nameof(Answer), request.Room!, request.To!);
-        await Clients.Client(request.To!).Answer(new SdpMessage(Context.ConnectionId, request.To!, request.Room!, request.Sdp!));
+        await Clients.Client(request.To!).Answer(new SdpMessage(Context.ConnectionId, request.To!, request.Room!, request.Sdp!) { UserId = UserId, Name = UserName });
     }
 
     /// <inheritdoc/>
     public async Task Candidate(CandidateRequest request)
     {
         await EnsureSharedRoomAsync(nameof(Candidate), request.Room!, request.To!);
-        await Clients.Client(request.To!).Candidate(new CandidateMessage(Context.ConnectionId, request.To!, request.Room!, request.Candidate!));
+        await Clients.Client(request.To!).Candidate(new CandidateMessage(Context.ConnectionId, request.To!, request.Room!, request.Candidate!) { UserId = UserId, Name = UserName });
     }
+
+    /// <inheritdoc/>
+    public Task<IceServerList> GetIceServers() => Task.FromResult(ice.Get(UserId ?? Context.ConnectionId));
 
     /// <inheritdoc/>
     public override async Task OnDisconnectedAsync(Exception? exception)
@@ -94,13 +100,6 @@ public sealed class RoomHub(IRoomStore store, IOptionsMonitor<RoomOptions> roomO
         {
             var departures = await store.LeaveAllAsync(self, CancellationToken.None);
             RoomHubLog.Disconnected(logger, self, departures.Count);
-            foreach (var departure in departures)
-            {
-                if (departure.RemainingMembers.Count > 0)
-                {
-                    await Clients.Clients(departure.RemainingMembers).Exit(new PeerExited(self, departure.Room));
-                }
-            }
         }
         catch (Exception ex)
         {
@@ -109,6 +108,12 @@ public sealed class RoomHub(IRoomStore store, IOptionsMonitor<RoomOptions> roomO
 
         await base.OnDisconnectedAsync(exception);
     }
+
+    /// <summary>The caller's user id (its token's <c>sub</c>); null with auth off.</summary>
+    private string? UserId => RoomSignalClaims.UserId(Context.User);
+
+    /// <summary>The caller's display name (its token's <c>name</c>), if any.</summary>
+    private string? UserName => RoomSignalClaims.DisplayName(Context.User);
 
     private async ValueTask EnsureSharedRoomAsync(string kind, string room, string to)
     {

@@ -5,9 +5,16 @@ namespace RoomSignal.Server.Rooms;
 /// (one node) and the Redis store (a cluster) are interchangeable in DI.
 /// </summary>
 /// <remarks>
+/// <para>
+/// A store also sends the membership events (<c>created</c>, <c>joined</c>, <c>exit</c>) itself, through the room
+/// event dispatcher, in each room's change order; <see cref="JoinAsync"/> returns once the joiner's <c>created</c> has
+/// been written, with the same peers and seq.
+/// </para>
+/// <para>
 /// Every operation is atomic with respect to the others for the same room: two concurrent
 /// joins are ordered, so exactly one of them sees the other in its peers, and a room never
 /// holds more than the capacity passed to <see cref="JoinAsync"/>.
+/// </para>
 /// </remarks>
 public interface IRoomStore
 {
@@ -47,7 +54,8 @@ public enum RoomJoinStatus
 /// <summary>The outcome of <see cref="IRoomStore.JoinAsync"/>.</summary>
 /// <param name="Status">How the join ended.</param>
 /// <param name="Peers">The other members (empty when the room is full).</param>
-public sealed record RoomJoinResult(RoomJoinStatus Status, IReadOnlyList<string> Peers);
+/// <param name="Seq">The room's change number of the join (of the current state for an already-member; 0 when full or unknown).</param>
+public sealed record RoomJoinResult(RoomJoinStatus Status, IReadOnlyList<string> Peers, long Seq = 0);
 
 /// <summary>One room a connection left, and who is still there to be told.</summary>
 /// <param name="Room">The room left.</param>

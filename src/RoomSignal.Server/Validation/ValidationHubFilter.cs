@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using FluentValidation;
 using Microsoft.AspNetCore.SignalR;
+using StackExchange.Redis;
 
 namespace RoomSignal.Server.Validation;
 
@@ -10,7 +11,9 @@ namespace RoomSignal.Server.Validation;
 /// hand and nothing is stored or relayed from a bad invocation. A failure becomes a
 /// <see cref="HubException"/> whose message names each broken field and rule, joined with "; ".
 /// An unexpected exception from the hub is logged here and rethrown unchanged, so SignalR (with
-/// detailed errors off) tells the client only that an unexpected error occurred.
+/// detailed errors off) tells the client only that an unexpected error occurred. A Redis failure (unreachable,
+/// timed out) is not unexpected during an outage, which the Redis connection logs once: the caller gets a
+/// <see cref="HubException"/> saying what happened and nothing is logged per invocation above Debug.
 /// </summary>
 internal sealed class ValidationHubFilter(IServiceProvider services, ILogger<ValidationHubFilter> logger) : IHubFilter
 {
@@ -48,6 +51,13 @@ internal sealed class ValidationHubFilter(IServiceProvider services, ILogger<Val
         {
             // The caller is gone; nobody is waiting for an answer.
             throw;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            ValidationLog.RedisUnavailable(logger, ex, invocationContext.HubMethodName, invocationContext.Context.ConnectionId);
+            throw new HubException(invocationContext.HubMethodName is "Offer" or "Answer" or "Candidate"
+                ? "to: the message was not delivered: the service cannot reach Redis right now; try again shortly"
+                : "room: the service cannot reach Redis right now; try again shortly");
         }
         catch (Exception ex)
         {

@@ -1,17 +1,14 @@
 using FluentValidation;
-using RoomSignal.Contracts;
 
 namespace RoomSignal.Server.Validation;
 
-/// <summary>Registers the request validators and the hub filter that runs them (explicitly: no assembly scanning).</summary>
+/// <summary>Registers the request validators (FluentValidation's DI extension) and the hub filter that runs them.</summary>
 internal static class ValidationServiceCollectionExtensions
 {
     public static IServiceCollection AddRoomSignalValidation(this IServiceCollection services)
     {
-        services.AddSingleton<IValidator<JoinRoomRequest>, JoinRoomRequestValidator>();
-        services.AddSingleton<IValidator<ExitRoomRequest>, ExitRoomRequestValidator>();
-        services.AddSingleton<IValidator<SdpRequest>, SdpRequestValidator>();
-        services.AddSingleton<IValidator<CandidateRequest>, CandidateRequestValidator>();
+        // Every validator of this assembly, as IValidator<TRequest>; singletons, since they hold no state.
+        services.AddValidatorsFromAssemblyContaining<JoinRoomRequestValidator>(ServiceLifetime.Singleton, includeInternalTypes: true);
         services.AddSingleton<ValidationHubFilter>();
         return services;
     }

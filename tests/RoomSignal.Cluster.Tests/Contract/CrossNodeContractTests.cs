@@ -4,31 +4,10 @@ using RoomSignal.Testing;
 
 namespace RoomSignal.Cluster.Tests.Contract;
 
-/// <summary>Two in-process nodes sharing one real Redis, started once for the class.</summary>
-public sealed class TwoNodeCluster : IAsyncLifetime
+/// <summary>Two nodes sharing one real Redis, rooms capped at 3 members.</summary>
+public sealed class TwoNodeCluster : TwoNodes
 {
-    public RedisServer Redis { get; private set; } = null!;
-
-    public string Prefix { get; } = TestCluster.UniquePrefix();
-
-    public RoomSignalNode NodeA { get; private set; } = null!;
-
-    public RoomSignalNode NodeB { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        Redis = await RedisServer.StartAsync();
-        var configuration = TestCluster.NodeConfiguration(Redis, Prefix, ("RoomSignal:Rooms:MaxPeers", "3"));
-        NodeA = await RoomSignalNode.StartAsync(configuration);
-        NodeB = await RoomSignalNode.StartAsync(configuration);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await NodeA.DisposeAsync();
-        await NodeB.DisposeAsync();
-        await Redis.DisposeAsync();
-    }
+    protected override (string Key, string Value)[] Settings => [("RoomSignal:Rooms:MaxPeers", "3")];
 }
 
 /// <summary>The wire contract (PROTOCOL.md) holds with the members of a room on different nodes.</summary>

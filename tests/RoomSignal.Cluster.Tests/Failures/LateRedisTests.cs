@@ -4,17 +4,17 @@ using RoomSignal.Testing;
 namespace RoomSignal.Cluster.Tests.Failures;
 
 /// <summary>
-/// A node that started without Redis, with clients that connected to it before it was ready: once a join
-/// succeeds there, that client and the clients of other nodes reach each other both ways. A client may see a
-/// join refused (and retry, as real clients do after an error), but it is never told it joined while messages
-/// to it would be lost.
+/// A node that started without Redis: it refuses connections while Redis is down (the official backplane subscribes
+/// each connection's channel when it connects), and a client that connects as soon as it is accepted, before the
+/// node is ready, may see a join refused (and retry, as real clients do after an error) but is never told it joined
+/// while messages to it would be lost. Once a join succeeds, it and the clients of other nodes reach each other both ways.
 /// </summary>
 public sealed class LateRedisTests
 {
     private static readonly TimeSpan JoinDeadline = TimeSpan.FromSeconds(20);
 
     [Fact]
-    public async Task AClientThatConnectedWhileRedisWasDownReachesAndIsReachedOnceItsJoinSucceeds()
+    public async Task AClientRefusedWhileRedisWasDownReachesAndIsReachedOnceItsJoinSucceeds()
     {
         await using var redis = await RedisServer.StartOwnedAsync();
         var prefix = TestCluster.UniquePrefix();
@@ -22,8 +22,9 @@ public sealed class LateRedisTests
         await using var a = await Peer.ConnectAsync(nodeA);
         await redis.KillAsync();
         await using var nodeB = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
-        await using var b = await Peer.ConnectAsync(nodeB); // Redis is still down
+        Assert.True(await Peer.IsRefusedAsync(nodeB), "node B accepted a connection while Redis was down");
         await redis.RestartAsync();
+        await using var b = await Peer.ConnectWhenAcceptedAsync(nodeB, JoinDeadline);
 
         await AssertBothWaysAsync(a, b);
     }
@@ -37,7 +38,7 @@ public sealed class LateRedisTests
         var prefix = TestCluster.UniquePrefix();
         await using var nodeB = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
         await redis.RestartAsync();
-        await using var b = await Peer.ConnectAsync(nodeB);
+        await using var b = await Peer.ConnectWhenAcceptedAsync(nodeB, JoinDeadline);
         await using var nodeA = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
         await using var a = await Peer.ConnectAsync(nodeA);
 

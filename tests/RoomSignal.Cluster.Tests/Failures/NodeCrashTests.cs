@@ -43,8 +43,7 @@ public sealed class NodeCrashTests
     {
         await using var redis = await RedisServer.StartAsync();
         var prefix = TestCluster.UniquePrefix();
-        var configuration = TestCluster.NodeConfiguration(
-            redis, prefix, ("RoomSignal:Cluster:HeartbeatTtl", "00:00:02"), ("RoomSignal:Cluster:SweepInterval", "00:00:00.500"));
+        var configuration = TestCluster.NodeConfiguration(redis, prefix, TestCluster.FastSweep);
         await using var doomed = await RoomSignalProcess.StartAsync(configuration);
         await using var survivor = await RoomSignalNode.StartAsync(configuration);
         await using var a = await Peer.ConnectAsync(doomed);
@@ -63,8 +62,7 @@ public sealed class NodeCrashTests
     {
         await using var redis = await RedisServer.StartAsync();
         var prefix = TestCluster.UniquePrefix();
-        var configuration = TestCluster.NodeConfiguration(
-            redis, prefix, ("RoomSignal:Cluster:HeartbeatTtl", "00:00:02"), ("RoomSignal:Cluster:SweepInterval", "00:00:00.500"));
+        var configuration = TestCluster.NodeConfiguration(redis, prefix, TestCluster.FastSweep);
         await using var frozen = await RoomSignalProcess.StartAsync(configuration);
         await using var survivor = await RoomSignalNode.StartAsync(configuration);
         await using var a = await Peer.ConnectAsync(frozen);

@@ -93,9 +93,10 @@ public sealed class RedisWipeTests
         await using var nodeB = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
         await redis.RestartAsync();
 
-        // Clients arrive at once, without waiting for /readyz: a join is refused until the node can serve it.
-        await using var a = await Peer.ConnectAsync(nodeA);
-        await using var b = await Peer.ConnectAsync(nodeB);
+        // Clients arrive at once, without waiting for /readyz: a connection is refused until the node reaches Redis
+        // again, and a join until the node can serve it.
+        await using var a = await Peer.ConnectWhenAcceptedAsync(nodeA, RecoveryDeadline);
+        await using var b = await Peer.ConnectWhenAcceptedAsync(nodeB, RecoveryDeadline);
         var room = TestNames.Unique("late-redis");
         await b.JoinWhenAcceptedAsync(room, RecoveryDeadline);
         var joined = await a.JoinWhenAcceptedAsync(room, RecoveryDeadline);

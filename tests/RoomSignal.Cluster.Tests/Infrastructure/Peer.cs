@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR.Client;
+using RoomSignal.Client;
 using RoomSignal.Contracts;
 using RoomSignal.Testing;
 
@@ -47,6 +48,71 @@ internal sealed class Peer : IAsyncDisposable
         var peer = new Peer(node.CreateHubConnection());
         await peer.Connection.StartAsync().Within("a peer to connect");
         return peer;
+    }
+
+    /// <summary>Connects to a node with auth on, presenting <paramref name="token"/> as <c>access_token</c>.</summary>
+    public static async Task<Peer> ConnectAsync(IRoomSignalEndpoint node, string token)
+    {
+        var peer = new Peer(TestHubConnections.Create(node.HubUri, http: o => o.AccessTokenProvider = () => Task.FromResult<string?>(token)));
+        await peer.Connection.StartAsync().Within("a peer with a token to connect");
+        return peer;
+    }
+
+    /// <summary>
+    /// Connects, trying again after a refusal as a real client would (a node refuses connections while it cannot reach
+    /// Redis: the backplane must subscribe each connection's channel), until it is accepted or <paramref name="timeout"/> runs out.
+    /// </summary>
+    public static async Task<Peer> ConnectWhenAcceptedAsync(IRoomSignalEndpoint node, TimeSpan timeout)
+    {
+        Peer? peer = null;
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                var candidate = new Peer(node.CreateHubConnection());
+                if (await candidate.TryStartAcceptedAsync())
+                {
+                    peer = candidate;
+                    return true;
+                }
+
+                await candidate.DisposeAsync();
+                return false;
+            },
+            "a peer's connection to be accepted",
+            timeout);
+        return peer!;
+    }
+
+    /// <summary>Whether the node refuses a new connection right now.</summary>
+    public static async Task<bool> IsRefusedAsync(IRoomSignalEndpoint node)
+    {
+        await using var peer = new Peer(node.CreateHubConnection());
+        return !await peer.TryStartAcceptedAsync();
+    }
+
+    /// <summary>
+    /// Starts the connection and checks that the server kept it: the handshake completes before the server subscribes
+    /// the connection's channel, so a refused connection is closed just after it started. The server answers an
+    /// unknown method with an error only once it serves the connection.
+    /// </summary>
+    private async Task<bool> TryStartAcceptedAsync()
+    {
+        try
+        {
+            await Connection.StartAsync().Within("a peer to connect");
+            await Connection.InvokeCoreAsync("AcceptanceProbe", typeof(object), []).Within("the server to answer a probe");
+        }
+        catch (Microsoft.AspNetCore.SignalR.HubException)
+        {
+            return true; // "unknown method": the connection is served
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or IOException or TimeoutException
+                                   or OperationCanceledException or System.Net.WebSockets.WebSocketException)
+        {
+            return false;
+        }
+
+        return true;
     }
 
     public async Task<RoomJoined> JoinAsync(string room)

@@ -10,6 +10,10 @@ internal static class TestCluster
 
     public static string UniquePrefix() => "rs" + Guid.NewGuid().ToString("N")[..10];
 
+    /// <summary>A 2 s heartbeat TTL and a sweep every 0.5 s, so that a crashed node is swept within a test's churn.</summary>
+    public static readonly (string Key, string Value)[] FastSweep =
+        [("RoomSignal:Cluster:HeartbeatTtl", "00:00:02"), ("RoomSignal:Cluster:SweepInterval", "00:00:00.500")];
+
     /// <summary>Configuration of a node that keeps rooms in <paramref name="redis"/> under <paramref name="prefix"/>.</summary>
     public static Dictionary<string, string?> NodeConfiguration(RedisServer redis, string prefix, params (string Key, string Value)[] extra)
     {

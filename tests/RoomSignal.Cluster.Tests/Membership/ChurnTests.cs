@@ -13,8 +13,10 @@ public sealed class ChurnTests
         const int cyclesPerPeer = 125; // 2 nodes x 4 peers x 125 = 1,000 cycles
         await using var redis = await RedisServer.StartAsync();
         var prefix = TestCluster.UniquePrefix();
-        await using var nodeA = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
-        await using var nodeB = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
+        // Each peer joins as fast as Redis answers, far past the per-connection join rate a real client needs.
+        (string, string)[] unlimited = [("RoomSignal:Limits:JoinsPerSecond", "100000"), ("RoomSignal:Limits:JoinBurst", "100000")];
+        await using var nodeA = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix, unlimited));
+        await using var nodeB = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix, unlimited));
         var peers = new List<Peer>();
         for (var i = 0; i < peersPerNode; i++)
         {
@@ -59,8 +61,17 @@ public sealed class ChurnTests
         var left = await TestCluster.KeysAsync(redis, prefix);
         Assert.DoesNotContain(left, k => k.Contains(":room:", StringComparison.Ordinal) || k.Contains(":rooms-of:", StringComparison.Ordinal));
 
+        // The emptied rooms' seq counters stay a while, so that a room created again soon goes on counting; they expire.
+        var admin = await TestCluster.AdminAsync(redis);
+        foreach (var room in rooms)
+        {
+            var ttl = await admin.GetDatabase().KeyTimeToLiveAsync($"{prefix}:room-seq:{room}");
+            Assert.True(ttl is { } t && t > TimeSpan.Zero && t <= TimeSpan.FromMinutes(10), $"the seq counter of emptied room {room} should expire, TTL {ttl}");
+        }
+
         bool IsNodeRegistration(string key)
             => key == $"{prefix}:cluster:nodes" || key == $"{prefix}:room-seq" || key == $"{prefix}:cluster:sweep-lock"
+                || key.StartsWith($"{prefix}:room-seq:", StringComparison.Ordinal)
                 || key.StartsWith($"{prefix}:cluster:alive:", StringComparison.Ordinal);
     }
 }

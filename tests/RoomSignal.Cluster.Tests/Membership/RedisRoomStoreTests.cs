@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RoomSignal.Cluster.Tests.Infrastructure;
 using RoomSignal.Server;
 using RoomSignal.Server.Rooms;
+using RoomSignal.Server.Rooms.Events;
 using RoomSignal.Server.Rooms.Redis;
 using RoomSignal.Testing;
 
@@ -157,14 +158,13 @@ public sealed class RedisRoomStoreTests : IAsyncLifetime
         services.AddLogging();
         services.AddOptions<RoomSignalOptions>().BindConfiguration(RoomSignalOptions.SectionName);
         services.AddSingleton<NodeIdentity>();
-        services.AddSingleton<IRoomExitNotifier, NoExits>(); // no hub here: these tests look at the store's answers
+        services.AddSingleton<IRoomEventSink, NoEvents>(); // no hub here: these tests look at the store's answers
         services.AddRoomSignalRedisRooms();
         return services.BuildServiceProvider();
     }
 
-    private sealed class NoExits : IRoomExitNotifier
+    private sealed class NoEvents : IRoomEventSink
     {
-        public Task NotifyExitAsync(string connectionId, string room, IReadOnlyList<string> remainingMembers, CancellationToken cancellationToken = default)
-            => Task.CompletedTask;
+        public Task Enqueue(RoomEvent roomEvent) => Task.CompletedTask;
     }
 }

@@ -25,9 +25,17 @@ public sealed class BackplaneCluster : IAsyncDisposable
         var started = await Task.WhenAll(Enumerable.Range(0, nodes)
             .Select(i => TestHubNode.StartAsync(((char)('A' + i)).ToString(), redis.Configuration, prefix, configuration)));
 
-        // As a load balancer waits for /readyz: a node still confirming its subscriptions when a client arrives
-        // registers that client late, and sends to it in that window would be dropped (see docs/backplane.md).
-        await Eventually.UntilAsync(() => started.All(n => n.Manager.IsReady), "every node's backplane to be ready", TimeSpan.FromSeconds(20));
+        // As a load balancer waits for /readyz: a node whose broadcast subscription Redis has not confirmed yet
+        // would miss broadcasts sent in that window (see docs/backplane.md).
+        try
+        {
+            await Eventually.UntilAsync(async () => (await Task.WhenAll(started.Select(n => n.Status.CheckAsync()))).All(r => r), "every node's backplane to be ready", TimeSpan.FromSeconds(20));
+        }
+        catch (TimeoutException ex)
+        {
+            var logs = started.SelectMany(n => n.Logs.Entries.Where(e => e.Category.StartsWith("RoomSignal", StringComparison.Ordinal) || e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).Select(e => $"{n.Name} {e.Level} {e.Category}: {e.Message}"));
+            throw new TimeoutException(ex.Message + Environment.NewLine + string.Join(Environment.NewLine, logs.TakeLast(40)), ex);
+        }
         return new BackplaneCluster(prefix, started);
     }
 
@@ -67,7 +75,7 @@ public sealed class BackplaneCluster : IAsyncDisposable
     }
 }
 
-/// <summary>One redis-server per test class (REDIS_URL when set).</summary>
+/// <summary>One Redis per test class (REDIS_URL, else a Testcontainers container, else a local redis-server).</summary>
 public sealed class RedisFixture : IAsyncLifetime
 {
     public RedisServer Server { get; private set; } = null!;

@@ -8,6 +8,9 @@ public sealed class BackplaneTestHub : Hub
     /// <summary>Client method every message arrives at.</summary>
     public const string Receive = "Receive";
 
+    /// <summary>Client method that returns twice its argument (a client result).</summary>
+    public const string Compute = "Compute";
+
     public string WhoAmI() => Context.ConnectionId;
 
     public Task SendAll(string message) => Clients.All.SendAsync(Receive, message);

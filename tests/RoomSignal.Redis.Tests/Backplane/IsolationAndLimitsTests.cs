@@ -3,7 +3,7 @@ using RoomSignal.Testing;
 
 namespace RoomSignal.Redis.Tests.Backplane;
 
-/// <summary>Prefixes keep deployments apart; unsupported features say so.</summary>
+/// <summary>Prefixes keep deployments apart; client results work across nodes.</summary>
 public sealed class IsolationAndLimitsTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
     [Fact]
@@ -23,13 +23,35 @@ public sealed class IsolationAndLimitsTests(RedisFixture redis) : IClassFixture<
     }
 
     [Fact]
-    public async Task ClientResultsAreRefusedWithAClearError()
+    public async Task AClientResultFromAConnectionOnAnotherNodeComesBack()
     {
-        await using var cluster = await BackplaneCluster.StartAsync(redis.Server, 1);
-        var clients = await cluster.ConnectAsync(1);
+        // Our own backplane refused client results; the official one carries them (docs/backplane.md).
+        await using var cluster = await BackplaneCluster.StartAsync(redis.Server, 2);
+        var clients = await cluster.ConnectAsync(2); // c1 on B
 
-        var error = await Assert.ThrowsAsync<NotSupportedException>(
-            () => cluster[0].Manager.InvokeConnectionAsync<int>(clients[0].Id, "Compute", [], CancellationToken.None));
-        Assert.Contains("not supported", error.Message, StringComparison.Ordinal);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var result = await cluster[0].HubContext.Clients.Client(clients[1].Id).InvokeAsync<int>(BackplaneTestHub.Compute, 21, timeout.Token);
+
+        Assert.Equal(42, result);
+    }
+}
+
+/// <summary>The shared Redis of this suite comes from where the run asked for it (scripts/test.sh asks for a container).</summary>
+public sealed class RedisFixtureChoiceTests(RedisFixture redis) : IClassFixture<RedisFixture>
+{
+    [Fact]
+    public async Task TheSharedRedisComesFromTheSourceTheRunAskedForAndAnswers()
+    {
+        var expected = Environment.GetEnvironmentVariable("REDIS_URL") is { Length: > 0 } ? "REDIS_URL"
+            : Environment.GetEnvironmentVariable("ROOMSIGNAL_TEST_REDIS") switch
+            {
+                "container" => "container",
+                "local" => "local",
+                _ => await RedisServer.DockerAnswersAsync() ? "container" : "local",
+            };
+
+        Assert.Equal(expected, redis.Server.Source);
+        using var admin = await redis.Server.ConnectAsync();
+        await admin.GetDatabase().PingAsync().Within("the shared Redis to answer");
     }
 }

@@ -27,18 +27,39 @@ public sealed class RedisCostTests
         await clients[1].WaitForAsync($"relay-{relays - 1}");
         var stats = await CommandCallsAsync(server);
 
-        // One round trip per relay: the first one looks the owner up and publishes inside one script,
-        // every later one is a plain PUBLISH to node B's channel.
-        Assert.Equal(1, stats.GetValueOrDefault("eval") + stats.GetValueOrDefault("evalsha"));
+        // One round trip per relay, the first one too: a PUBLISH to the connection's own channel, which the node
+        // holding it subscribed when it connected. No lookup, no script.
         Assert.Equal(relays, stats.GetValueOrDefault("publish"));
-        Assert.Equal(1, stats.GetValueOrDefault("hget"));
-        Assert.Equal(0, stats.GetValueOrDefault("hmget") + stats.GetValueOrDefault("hgetall"));
+        Assert.Equal(0, stats.GetValueOrDefault("eval") + stats.GetValueOrDefault("evalsha") + stats.GetValueOrDefault("hget"));
+    }
+
+    [Fact]
+    public async Task ARelayBetweenTwoConnectionsOnOneNodeSendsNothingToRedis()
+    {
+        await using var redis = await RedisServer.StartOwnedAsync();
+        await using var cluster = await BackplaneCluster.StartAsync(redis, 1);
+        var clients = await cluster.ConnectAsync(2); // both on A
+        using var admin = await redis.ConnectAsync();
+        var server = admin.GetServer(redis.Host, redis.Port);
+        await server.ConfigResetStatisticsAsync();
+        const int relays = 40;
+
+        for (var i = 0; i < relays; i++)
+        {
+            await clients[0].InvokeAsync(nameof(BackplaneTestHub.SendToConnection), clients[1].Id, $"local-{i}");
+        }
+
+        await clients[1].WaitForAsync($"local-{relays - 1}");
+        var stats = await CommandCallsAsync(server);
+
+        // Only this test's own INFO (and the reset before it) reached Redis.
+        Assert.DoesNotContain(stats.Keys, k => k != "info" && !k.StartsWith("config", StringComparison.Ordinal));
     }
 
     private static async Task<Dictionary<string, long>> CommandCallsAsync(IServer server)
     {
         // Lines look like: cmdstat_publish:calls=40,usec=120,usec_per_call=3.00,...
-        var raw = await server.InfoRawAsync("commandstats");
+        var raw = await server.InfoRawAsync("commandstats") ?? string.Empty;
         var calls = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var line in raw.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Microsoft.AspNetCore.SignalR;
 using RoomSignal.Testing;
+using StackExchange.Redis;
 using static RoomSignal.Testing.TestNames;
 
 namespace RoomSignal.Redis.Tests.Backplane;
@@ -8,9 +8,6 @@ namespace RoomSignal.Redis.Tests.Backplane;
 /// <summary>Adding and removing a connection that lives on another node to and from a group.</summary>
 public sealed class RemoteGroupMembershipTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
-    // Long enough that "failed fast" cannot be confused with "waited for the acknowledgement timeout".
-    private static readonly Dictionary<string, string?> LongAckTimeout = new() { ["RoomSignal:Redis:Backplane:AckTimeout"] = "00:00:10" };
-
     [Fact]
     public async Task AddingAConnectionOnAnotherNodeHoldsOnEveryNodeWhenTheAwaitReturns()
     {
@@ -50,63 +47,19 @@ public sealed class RemoteGroupMembershipTests(RedisFixture redis) : IClassFixtu
     }
 
     [Fact]
-    public async Task AddingAConnectionThatNoNodeHasFailsFastWithAClearError()
+    public async Task AddingAConnectionThatNoNodeHasWaitsForTheBackplanesAcknowledgementTimeout()
     {
-        await using var cluster = await BackplaneCluster.StartAsync(redis.Server, 2, LongAckTimeout);
+        // The official backplane's known limit (aspnet/SignalR#1956): nobody answers for a connection that exists
+        // nowhere, so the add waits for the acknowledgement timeout, then throws. The room hub never adds a remote
+        // connection to a group (docs/backplane.md); this test pins the behaviour an application would inherit.
+        await using var cluster = await BackplaneCluster.StartAsync(redis.Server, 2);
         await cluster.ConnectAsync(2);
         var watch = Stopwatch.StartNew();
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(
-            () => cluster[0].HubContext.Groups.AddToGroupAsync("no-such-connection", "g").Within("the add to fail"));
+        await Assert.ThrowsAnyAsync<Exception>(
+            () => cluster[0].HubContext.Groups.AddToGroupAsync("no-such-connection", "g").Within("the add to give up", TimeSpan.FromSeconds(60)));
 
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}, as if it waited for an acknowledgement");
-        Assert.Contains("no-such-connection", error.Message, StringComparison.Ordinal);
-        Assert.Contains("no node", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task AddingAConnectionWhoseNodeCrashedFailsFastAndSweepsItsEntry()
-    {
-        await using var cluster = await BackplaneCluster.StartAsync(redis.Server, 2, LongAckTimeout);
-        await cluster.ConnectAsync(2);
-
-        // A crashed node leaves its owner entries behind; nobody listens on its channel any more.
-        using var admin = await redis.Server.ConnectAsync();
-        var owners = new RedisKeyspace(cluster.Prefix).BackplaneOwners(typeof(BackplaneTestHub).FullName!);
-        await admin.GetDatabase().HashSetAsync(owners, "ghost-connection", "crashed-node");
-        var watch = Stopwatch.StartNew();
-
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(
-            () => cluster[0].HubContext.Groups.AddToGroupAsync("ghost-connection", "g").Within("the add to fail"));
-
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}, as if it waited for an acknowledgement");
-        Assert.Contains("ghost-connection", error.Message, StringComparison.Ordinal);
-        await Eventually.UntilAsync(async () => !await admin.GetDatabase().HashExistsAsync(owners, "ghost-connection"), "the ghost entry to be swept");
-    }
-
-    [Fact]
-    public async Task AddingAConnectionThatJustLeftAnotherNodeFailsFast()
-    {
-        await using var cluster = await BackplaneCluster.StartAsync(redis.Server, 2, LongAckTimeout);
-        var clients = await cluster.ConnectAsync(2);
-        var gone = clients[1].Id;
-        await cluster[0].HubContext.Clients.Client(gone).SendAsync(BackplaneTestHub.Receive, "warm the owner cache");
-        await clients[1].Connection.StopAsync().Within("the client on B to leave");
-        var watch = Stopwatch.StartNew();
-
-        await Assert.ThrowsAsync<InvalidOperationException>(
-            () => cluster[0].HubContext.Groups.AddToGroupAsync(gone, "g").Within("the add to fail"));
-
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}, as if it waited for an acknowledgement");
-    }
-
-    [Fact]
-    public async Task RemovingAConnectionThatNoNodeHasIsANoOp()
-    {
-        await using var cluster = await BackplaneCluster.StartAsync(redis.Server, 2, LongAckTimeout);
-        await cluster.ConnectAsync(2);
-
-        await cluster[0].HubContext.Groups.RemoveFromGroupAsync("no-such-connection", "g").Within("the remove", TimeSpan.FromSeconds(5));
+        Assert.True(watch.Elapsed > TimeSpan.FromSeconds(5), $"gave up after {watch.Elapsed}; the backplane now fails fast, update docs/backplane.md");
     }
 
     [Fact]
@@ -125,9 +78,9 @@ public sealed class RemoteGroupMembershipTests(RedisFixture redis) : IClassFixtu
 
         // Node B holds no member any more and has let go of the group's channel.
         using var admin = await redis.Server.ConnectAsync();
-        var channel = new RedisKeyspace(cluster.Prefix).BackplaneGroup(typeof(BackplaneTestHub).FullName!, group);
+        var channel = $"{cluster.Prefix}:{typeof(BackplaneTestHub).FullName}:group:{group}";
         await Eventually.UntilAsync(
-            async () => (long)((StackExchange.Redis.RedisResult[])(await admin.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", channel))!)[1] == 1,
+            async () => (long)((RedisResult[])(await admin.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", channel))!)[1] == 1,
             "only node A to listen on the group channel");
 
         var message = Unique("to-rest");

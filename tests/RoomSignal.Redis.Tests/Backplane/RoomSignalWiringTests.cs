@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using RoomSignal.Contracts;
 using RoomSignal.Server.Hubs;
 using RoomSignal.Testing;
+using StackExchange.Redis;
 
 namespace RoomSignal.Redis.Tests.Backplane;
 
@@ -38,6 +40,34 @@ public sealed class RoomSignalWiringTests
 
         var received = await offers.Task.Within("b to receive the offer from node A");
         Assert.Equal(sent, received);
+    }
+
+    [Fact]
+    public async Task DisposingTheBackplaneLeavesTheSharedConnectionToTheRoomStore()
+    {
+        // The official backplane's Dispose unsubscribes everything and disposes its multiplexer. It gets a non-owning
+        // view of the shared one, so the room store (which drains on SIGTERM after the hub may be gone) keeps both.
+        await using var redis = await RedisServer.StartAsync();
+        var settings = RedisSettings(redis, "d" + Guid.NewGuid().ToString("N")[..10]);
+        await using var nodeA = await RoomSignalNode.StartAsync(settings);
+        await using var nodeB = await RoomSignalNode.StartAsync(settings);
+        await using var a = nodeA.CreateHubConnection();
+        await a.StartAsync().Within("a to connect to node A");
+        var room = TestNames.Unique("dispose");
+        await a.InvokeAsync<RoomJoined>(nameof(IRoomHub.CreateAndJoinRoom), new JoinRoomRequest(room)).Within("a to join");
+
+        ((IDisposable)nodeA.Services.GetRequiredService<HubLifetimeManager<RoomHub>>()).Dispose();
+
+        var shared = nodeA.Services.GetRequiredService<RoomSignal.Redis.IRedisConnection>();
+        Assert.True(shared.IsConnected);
+        var multiplexer = await shared.GetMultiplexerAsync();
+        Assert.NotNull(multiplexer.GetSubscriber().SubscribedEndpoint(shared.Keys.RoomChangesChannel));
+        await multiplexer.GetDatabase().PingAsync().Within("the shared connection to answer");
+
+        // Redis itself still counts node A's room store among the listeners to room changes (A and B).
+        using var admin = await redis.ConnectAsync();
+        var listeners = (RedisResult[])(await admin.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", shared.Keys.OnServer(shared.Keys.RoomChangesChannel)))!;
+        Assert.Equal(2, (long)listeners[1]);
     }
 
     [Fact]

@@ -1,12 +1,10 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
-using RoomSignal.Client;
 using RoomSignal.Testing;
 
 namespace RoomSignal.Redis.Tests.Backplane;
 
-/// <summary>A real SignalR client of <see cref="BackplaneTestHub"/> that records what it receives.</summary>
+/// <summary>A real SignalR client (the official one, over WebSockets) of <see cref="BackplaneTestHub"/> that records what it receives.</summary>
 public sealed class TestClient : IAsyncDisposable
 {
     private TestClient(string name, HubConnection connection)
@@ -25,11 +23,9 @@ public sealed class TestClient : IAsyncDisposable
 
     public static async Task<TestClient> ConnectAsync(string name, Uri hubUri)
     {
-        var builder = new HubConnectionBuilder();
-        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionFactory>(new WebSocketConnectionFactory());
-        builder.Services.AddSingleton<System.Net.EndPoint>(new Microsoft.AspNetCore.Connections.UriEndPoint(WebSocketConnectionFactory.ToWebSocketUri(hubUri)));
-        var client = new TestClient(name, builder.Build());
+        var client = new TestClient(name, TestHubConnections.Create(hubUri));
         client.Connection.On<string>(BackplaneTestHub.Receive, m => client.Received.Enqueue(m));
+        client.Connection.On(BackplaneTestHub.Compute, (int x) => x * 2);
         await client.Connection.StartAsync().Within($"{name} to connect");
         client.Id = await client.Connection.InvokeAsync<string>(nameof(BackplaneTestHub.WhoAmI)).Within($"{name} to learn its id");
         return client;

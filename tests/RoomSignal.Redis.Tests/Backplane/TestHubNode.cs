@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -43,6 +44,8 @@ public sealed class TestHubNode : IAsyncDisposable
     public RedisHubLifetimeManager<BackplaneTestHub> Manager
         => (RedisHubLifetimeManager<BackplaneTestHub>)Services.GetRequiredService<HubLifetimeManager<BackplaneTestHub>>();
 
+    public IRedisBackplaneStatus Status => Services.GetRequiredService<IRedisBackplaneStatus>();
+
     public static async Task<TestHubNode> StartAsync(string name, string redisConfiguration, string prefix, IReadOnlyDictionary<string, string?>? configuration = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -55,7 +58,6 @@ public sealed class TestHubNode : IAsyncDisposable
         {
             ["RoomSignal:Redis:Configuration"] = redisConfiguration,
             ["RoomSignal:Redis:Prefix"] = prefix,
-            ["RoomSignal:Redis:Backplane:NodeId"] = $"{prefix}-{name}",
         });
         if (configuration is not null)
         {
@@ -70,7 +72,7 @@ public sealed class TestHubNode : IAsyncDisposable
         builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(level => level >= LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
 
-        builder.Services.AddSignalR(o => o.EnableDetailedErrors = true).AddRoomSignalRedis();
+        builder.Services.AddSignalR(o => o.EnableDetailedErrors = true).AddRoomSignalRedis<BackplaneTestHub>();
         builder.Services.AddSingleton<IUserIdProvider, QueryStringUserIdProvider>();
 
         var app = builder.Build();

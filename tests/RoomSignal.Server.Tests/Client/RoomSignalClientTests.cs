@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,12 +18,14 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
         var red = TestNames.Unique("red");
         var blue = TestNames.Unique("blue");
         var left = TestNames.Unique("left");
-        var network = new DroppableConnectionFactory();
+        await using var network = TcpProxy.Start(Node);
+        // Without stateful reconnect every drop is a new connection: the path a longer loss takes.
         await using var roamer = await TestPeer.ConnectAsync(Node, o =>
         {
+            o.HubUrl = network.HubUri;
+            o.StatefulReconnect = false;
             o.AutomaticReconnect = true;
             o.ReconnectDelays = [TimeSpan.Zero, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(500)];
-            o.ConfigureConnection = b => b.Services.AddSingleton<IConnectionFactory>(network);
         });
         var events = new List<string>();
         var rejoined = new TaskCompletionSource<RoomsRejoinedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -47,7 +48,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
         await inBlue.JoinAsync(blue);
         await inLeft.JoinAsync(left);
 
-        network.Drop();
+        network.Cut();
         var result = await rejoined.Task.Within("the client to reconnect and rejoin");
 
         var newId = roamer.Id;
@@ -58,7 +59,6 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
         Assert.Equal([inRed.Id], result.Rejoined.Single(r => r.Room == red).Peers.Select(p => p.Id));
         Assert.Equal([inBlue.Id], result.Rejoined.Single(r => r.Room == blue).Peers.Select(p => p.Id));
         Assert.Equal(["reconnecting", "reconnected", "rejoined"], events);
-        Assert.Equal(2, network.Connections);
         Assert.Equal(new[] { blue, red }.Order(StringComparer.Ordinal), roamer.Client.Rooms.Order(StringComparer.Ordinal));
 
         // The members saw the old id leave and the new one join, and relays work both ways with the new id.
@@ -111,12 +111,13 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     {
         await using var node = await RoomSignalNode.StartAsync(new Dictionary<string, string?> { ["RoomSignal:Rooms:MaxPeers"] = "2" });
         var room = TestNames.Unique("taken");
-        var network = new DroppableConnectionFactory();
+        await using var network = TcpProxy.Start(node);
         await using var roamer = await TestPeer.ConnectAsync(node, o =>
         {
+            o.HubUrl = network.HubUri;
+            o.StatefulReconnect = false;
             o.AutomaticReconnect = true;
             o.ReconnectDelays = [TimeSpan.Zero];
-            o.ConfigureConnection = b => b.Services.AddSingleton<IConnectionFactory>(network);
         });
         var rejoined = new TaskCompletionSource<RoomsRejoinedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         roamer.Client.RoomsRejoined += e =>
@@ -130,7 +131,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
         await stayer.JoinAsync(room);
 
         network.Hold();
-        network.Drop();
+        network.Cut();
         await stayer.WaitForAsync<PeerExited>(RoomClientEvents.Exit, e => e.From == oldId, "the server to drop the roamer");
         await newcomer.JoinAsync(room);
         network.Restore();
@@ -144,11 +145,11 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     }
 
     [Fact]
-    public async Task WithoutAutomaticReconnectADroppedClientClosesAndForgetsItsRooms()
+    public async Task WithoutAutomaticReconnectAClientThatCannotResumeClosesAndForgetsItsRooms()
     {
         var room = TestNames.Unique("noretry");
-        var network = new DroppableConnectionFactory();
-        await using var client = await TestPeer.ConnectAsync(Node, o => o.ConfigureConnection = b => b.Services.AddSingleton<IConnectionFactory>(network));
+        await using var network = TcpProxy.Start(Node);
+        await using var client = await TestPeer.ConnectAsync(Node, o => o.HubUrl = network.HubUri);
         var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
         client.Client.Closed += e =>
         {
@@ -157,13 +158,14 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
         };
         await client.JoinAsync(room);
 
-        network.Drop();
+        // The network stays down, so the stateful resume fails too.
+        network.Refuse(true);
+        network.Cut();
         await closed.Task.Within("the client to close");
 
         Assert.Equal(HubConnectionState.Disconnected, client.Client.State);
         Assert.Empty(client.Client.Rooms);
         Assert.Null(client.Client.ConnectionId);
-        Assert.Equal(1, network.Connections);
     }
 
     [Fact]
@@ -193,15 +195,48 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
     }
 
     [Fact]
-    public async Task TheClientAcceptsAnHttpHubUrlAndConnectsOverAWebSocket()
+    public async Task TheClientAcceptsAWsHubUrlAsWellAsAnHttpOne()
     {
-        await using var client = new RoomSignalClient(new Uri(Node.BaseUri, RoomHubRoutes.Path));
+        await using var client = new RoomSignalClient(new UriBuilder(Node.HubUri) { Scheme = "ws" }.Uri);
         await client.StartAsync().Within("connecting");
 
         var joined = await client.JoinAsync(TestNames.Unique("http")).Within("joining");
 
         Assert.Equal(joined.Id, client.ConnectionId);
+        Assert.Equal(joined.Id, client.Connection.ConnectionId);
         Assert.Equal(HubConnectionState.Connected, client.State);
+    }
+
+    [Fact]
+    public async Task TheClientDropsStaleAndDuplicateMembershipEventsBySeqAndExposesTheRoomsSeq()
+    {
+        var room = TestNames.Unique("seq");
+        await using var peer = await TestPeer.ConnectAsync(Node);
+        var joined = await peer.JoinAsync(room);
+        Assert.Equal(1, joined.Seq);
+        await Eventually.UntilAsync(() => peer.Client.GetRoomSeq(room) == 1, "the created to set the room's seq");
+        var hub = Node.Services.GetRequiredService<IHubContext<RoomSignal.Server.Hubs.RoomHub>>();
+        var client = hub.Clients.Client(joined.Id);
+
+        // As a server would send them after a recovery or a duplicate delivery: older, equal, newer, repeated.
+        await client.SendAsync(RoomClientEvents.Joined, new PeerJoined("stale", room, 1)).Within("a stale joined");
+        await client.SendAsync(RoomClientEvents.Joined, new PeerJoined("new", room, 5)).Within("a new joined");
+        await client.SendAsync(RoomClientEvents.Joined, new PeerJoined("new", room, 5)).Within("the same joined again");
+        await client.SendAsync(RoomClientEvents.Exit, new PeerExited("new", room, 4)).Within("an exit older than it");
+        await client.SendAsync(RoomClientEvents.Exit, new PeerExited("new", room, 6)).Within("the new exit");
+        // A recovery sends the difference under the room's current seq: another change at 6 is news, its repeat is not.
+        await client.SendAsync(RoomClientEvents.Joined, new PeerJoined("recovered", room, 6)).Within("a recovery's joined at the same seq");
+        await client.SendAsync(RoomClientEvents.Joined, new PeerJoined("recovered", room, 6)).Within("that joined again");
+        await client.SendAsync(RoomClientEvents.Exit, new PeerExited("new", room, 6)).Within("the exit at 6 again");
+        await client.SendAsync(RoomClientEvents.Exit, new PeerExited("unnumbered", room)).Within("an exit from a server without seq");
+
+        await peer.WaitForAsync<PeerExited>(RoomClientEvents.Exit, e => e.From == "unnumbered");
+        Assert.Equal([new PeerJoined("new", room, 5), new PeerJoined("recovered", room, 6)], peer.All<PeerJoined>(RoomClientEvents.Joined));
+        Assert.Equal([new PeerExited("new", room, 6), new PeerExited("unnumbered", room)], peer.All<PeerExited>(RoomClientEvents.Exit));
+        Assert.Equal(6, peer.Client.GetRoomSeq(room));
+
+        await peer.Client.ExitAsync(room).Within("leaving");
+        Assert.Null(peer.Client.GetRoomSeq(room));
     }
 
     [Fact]
@@ -238,7 +273,7 @@ public sealed class RoomSignalClientTests(NodeFixture fixture) : IClassFixture<N
 
         await leaver.Client.StopAsync().Within("stopping");
 
-        Assert.Equal(new PeerExited(leaverId, room), await stayer.WaitForAsync<PeerExited>(RoomClientEvents.Exit));
+        Assert.Equal(new PeerExited(leaverId, room, 3), await stayer.WaitForAsync<PeerExited>(RoomClientEvents.Exit));
         Assert.Empty(leaver.Client.Rooms);
     }
 

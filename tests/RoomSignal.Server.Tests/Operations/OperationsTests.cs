@@ -112,7 +112,7 @@ public sealed class OperationsTests(NodeFixture fixture) : IClassFixture<NodeFix
     {
         public const string Secret = "internal detail: redis://admin:hunter2@10.0.0.5";
 
-        private readonly InMemoryRoomStore _inner = new();
+        private readonly InMemoryRoomStore _inner = new(new NoEvents());
 
         public ValueTask<RoomJoinResult> JoinAsync(string room, string connectionId, int capacity, CancellationToken cancellationToken = default)
             => throw new InvalidOperationException(Secret);
@@ -125,5 +125,10 @@ public sealed class OperationsTests(NodeFixture fixture) : IClassFixture<NodeFix
 
         public ValueTask<bool> AreMembersAsync(string room, string firstConnectionId, string secondConnectionId, CancellationToken cancellationToken = default)
             => _inner.AreMembersAsync(room, firstConnectionId, secondConnectionId, cancellationToken);
+
+        private sealed class NoEvents : RoomSignal.Server.Rooms.Events.IRoomEventSink
+        {
+            public Task Enqueue(RoomSignal.Server.Rooms.Events.RoomEvent roomEvent) => Task.CompletedTask;
+        }
     }
 }

@@ -24,13 +24,13 @@ public sealed class ExitTests(NodeFixture fixture) : IClassFixture<NodeFixture>
         await leaver.Client.ExitAsync(room).Within("exit");
 
         var exit = await member.WaitForAsync<PeerExited>(RoomClientEvents.Exit, because: "the member to hear of the exit");
-        Assert.Equal(new PeerExited(left.Id, room), exit);
+        Assert.Equal(new PeerExited(left.Id, room, 3), exit); // after the joins at 1 and 2
         Assert.Empty(leaver.All<PeerExited>(RoomClientEvents.Exit));
 
         // Positive control for the outsider: it does hear when the leaver exits the room they share.
         await leaver.Client.ExitAsync(other).Within("exit other");
         await outsider.WaitForAsync<PeerExited>(RoomClientEvents.Exit, e => e.Room == other, "the outsider to hear of the exit from its room");
-        Assert.Equal([new PeerExited(left.Id, other)], outsider.All<PeerExited>(RoomClientEvents.Exit));
+        Assert.Equal([new PeerExited(left.Id, other, 3)], outsider.All<PeerExited>(RoomClientEvents.Exit));
     }
 
     [Fact]
@@ -89,15 +89,15 @@ public sealed class ExitTests(NodeFixture fixture) : IClassFixture<NodeFixture>
 
         await inFirst.WaitForAsync<PeerExited>(RoomClientEvents.Exit, because: "exit in the first room");
         await inSecond.WaitForAsync<PeerExited>(RoomClientEvents.Exit, because: "exit in the second room");
-        Assert.Equal([new PeerExited(leaverId, first)], inFirst.All<PeerExited>(RoomClientEvents.Exit));
-        Assert.Equal([new PeerExited(leaverId, second)], inSecond.All<PeerExited>(RoomClientEvents.Exit));
+        Assert.Equal([new PeerExited(leaverId, first, 3)], inFirst.All<PeerExited>(RoomClientEvents.Exit));
+        Assert.Equal([new PeerExited(leaverId, second, 3)], inSecond.All<PeerExited>(RoomClientEvents.Exit));
 
         // Positive control for the unrelated client: a departure from its own room does reach it, and it is the only exit it saw.
         await using var neighbour = await TestPeer.ConnectAsync(Node);
         var neighbourId = (await neighbour.JoinAsync(unrelated)).Id;
         await neighbour.DisposeAsync();
         await elsewhere.WaitForAsync<PeerExited>(RoomClientEvents.Exit, because: "the neighbour's exit");
-        Assert.Equal([new PeerExited(neighbourId, unrelated)], elsewhere.All<PeerExited>(RoomClientEvents.Exit));
+        Assert.Equal([new PeerExited(neighbourId, unrelated, 3)], elsewhere.All<PeerExited>(RoomClientEvents.Exit));
 
         // The memberships are gone: a newcomer to the first room sees only the member that stayed.
         await using var newcomer = await TestPeer.ConnectAsync(Node);

@@ -1,10 +1,15 @@
+using System.Collections.Concurrent;
 using RoomSignal.Server.Rooms;
+using RoomSignal.Server.Rooms.Events;
 
 namespace RoomSignal.Server.Tests.Rooms;
 
 public sealed class InMemoryRoomStoreTests
 {
-    private readonly InMemoryRoomStore _store = new();
+    private readonly RecordingSink _events = new();
+    private readonly InMemoryRoomStore _store;
+
+    public InMemoryRoomStoreTests() => _store = new InMemoryRoomStore(_events);
 
     [Fact]
     public async Task JoiningReturnsTheMembersThatWereThereBefore()
@@ -133,6 +138,64 @@ public sealed class InMemoryRoomStoreTests
         for (var r = 0; r < 5; r++)
         {
             Assert.Empty((await _store.JoinAsync($"room{r}", "probe", 1000)).Peers);
+        }
+    }
+
+    [Fact]
+    public async Task EveryChangeOfARoomGetsTheRoomsNextSeqAndIsHandedOnInThatOrder()
+    {
+        Assert.Equal(1, (await _store.JoinAsync("r", "a", 16)).Seq);
+        Assert.Equal(2, (await _store.JoinAsync("r", "b", 16)).Seq);
+        Assert.Equal(1, (await _store.JoinAsync("other", "a", 16)).Seq); // per room
+        var again = await _store.JoinAsync("r", "b", 16);
+        Assert.Equal((RoomJoinStatus.AlreadyMember, 2L), (again.Status, again.Seq)); // no change, the current seq
+        Assert.Equal(0, (await _store.JoinAsync("r", "c", 2)).Seq); // full: no change
+        await _store.LeaveAsync("r", "a");
+        await _store.LeaveAllAsync("b"); // the last member: nobody to tell, the room is gone
+        Assert.Equal(1, (await _store.JoinAsync("r", "d", 16)).Seq); // a new room under the old name
+
+        Assert.Equal(
+            ["r 1 Joined a [] -> []", "r 2 Joined b [a] -> [a]", "other 1 Joined a [] -> []", "r 2 Rejoined b [a] -> []",
+             "r 3 Left a [] -> [b]", "r 1 Joined d [] -> []"],
+            _events.Events.Select(Describe));
+    }
+
+    [Fact]
+    public async Task ConcurrentChangesOfOneRoomAreHandedOnInSeqOrderWithNoGap()
+    {
+        var tasks = Enumerable.Range(0, 50).Select(i => Task.Run(async () =>
+        {
+            for (var round = 0; round < 20; round++)
+            {
+                await _store.JoinAsync("busy", $"c{i}", 1000);
+                await _store.LeaveAsync("busy", $"c{i}");
+            }
+        })).ToArray();
+        await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(20));
+
+        // The room empties now and then and starts over at 1; within each life the seqs run 1, 2, 3, ... in order.
+        var expected = 0L;
+        foreach (var e in _events.Events.Where(e => e.Room == "busy"))
+        {
+            expected = e.Seq == 1 && e.Kind == RoomEventKind.Joined && e.Peers.Count == 0 ? 1 : expected + 1;
+            Assert.Equal(expected, e.Seq);
+        }
+    }
+
+    private static string Describe(RoomEvent e)
+        => $"{e.Room} {e.Seq} {e.Kind} {e.Subject} [{string.Join(',', e.Peers.Order())}] -> [{string.Join(',', e.Recipients.Order())}]";
+
+    /// <summary>Records what the store hands on, in the order it does.</summary>
+    private sealed class RecordingSink : IRoomEventSink
+    {
+        private readonly ConcurrentQueue<RoomEvent> _events = new();
+
+        public IReadOnlyList<RoomEvent> Events => _events.ToArray();
+
+        public Task Enqueue(RoomEvent roomEvent)
+        {
+            _events.Enqueue(roomEvent);
+            return Task.CompletedTask;
         }
     }
 }

@@ -24,6 +24,7 @@ public sealed class JoinTests(NodeFixture fixture) : IClassFixture<NodeFixture>
         Assert.Equal(joined.Id, created.Id);
         Assert.Equal(room, created.Room);
         Assert.Empty(created.Peers);
+        Assert.Equal((1L, 1L), (joined.Seq, created.Seq));
     }
 
     [Fact]
@@ -42,8 +43,10 @@ public sealed class JoinTests(NodeFixture fixture) : IClassFixture<NodeFixture>
         Assert.Equal(new[] { first.Id, second.Id }.Order(), third.Peers.Select(p => p.Id).Order());
         await a.WaitForAsync<PeerJoined>(RoomClientEvents.Joined, j => j.Id == third.Id, "a to hear that c joined");
         await b.WaitForAsync<PeerJoined>(RoomClientEvents.Joined, j => j.Id == third.Id, "b to hear that c joined");
-        Assert.Equal([new PeerJoined(second.Id, room), new PeerJoined(third.Id, room)], a.All<PeerJoined>(RoomClientEvents.Joined));
-        Assert.Equal([new PeerJoined(third.Id, room)], b.All<PeerJoined>(RoomClientEvents.Joined));
+        // Each change of the room has the room's next seq: a joined at 1, b at 2, c at 3.
+        Assert.Equal((1L, 2L, 3L), (first.Seq, second.Seq, third.Seq));
+        Assert.Equal([new PeerJoined(second.Id, room, 2), new PeerJoined(third.Id, room, 3)], a.All<PeerJoined>(RoomClientEvents.Joined));
+        Assert.Equal([new PeerJoined(third.Id, room, 3)], b.All<PeerJoined>(RoomClientEvents.Joined));
         Assert.Empty(c.All<PeerJoined>(RoomClientEvents.Joined));
     }
 

@@ -1,16 +1,15 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using RoomSignal.Redis;
 
 namespace RoomSignal.Server.Rooms.Redis;
 
 /// <summary>
-/// Ready once Redis has confirmed this node's subscriptions: the room changes channel and the backplane's channels
-/// (its connections registered). A node that started or reconnected without Redis answers 503 until then, so a load
-/// balancer sends it no clients whose messages from other nodes it could not yet receive.
+/// Ready once Redis has confirmed this node's subscription to room changes (the backplane's readiness is the
+/// Redis health check's). A node that started or reconnected without Redis answers 503 until then, so a load
+/// balancer sends it no clients whose membership changes it could not yet follow.
 /// </summary>
-internal sealed class ClusterReadinessHealthCheck(RedisRoomStore store, TimeProvider time, IRedisBackplaneStatus? backplane = null) : IHealthCheck
+internal sealed class ClusterReadinessHealthCheck(RedisRoomStore store, TimeProvider time) : IHealthCheck
 {
-    // The backplane confirms its subscriptions a round trip after Redis answers; a probe in that moment waits for it.
+    // The subscription is confirmed a round trip after Redis answers; a probe in that moment waits for it.
     private static readonly TimeSpan SettleWait = TimeSpan.FromSeconds(2);
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -20,11 +19,7 @@ internal sealed class ClusterReadinessHealthCheck(RedisRoomStore store, TimeProv
         {
             if (time.GetElapsedTime(started) >= SettleWait)
             {
-                return new HealthCheckResult(
-                    context.Registration.FailureStatus,
-                    !store.IsSubscribed
-                        ? "Redis has not confirmed the subscription to room changes yet."
-                        : "The backplane has not confirmed its subscriptions or registered its connections yet.");
+                return new HealthCheckResult(context.Registration.FailureStatus, "Redis has not confirmed the subscription to room changes yet.");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(25), time, cancellationToken);
@@ -33,5 +28,5 @@ internal sealed class ClusterReadinessHealthCheck(RedisRoomStore store, TimeProv
         return HealthCheckResult.Healthy("Subscriptions confirmed.");
     }
 
-    private bool IsReady() => store.IsSubscribed && backplane?.IsReady != false;
+    private bool IsReady() => store.IsSubscribed;
 }

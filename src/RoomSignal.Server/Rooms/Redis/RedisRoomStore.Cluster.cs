@@ -8,6 +8,7 @@ internal sealed partial class RedisRoomStore
     private const int RedisBatchSize = 256;
     private static readonly TimeSpan SweptMarkerLifetime = TimeSpan.FromHours(1);
     private bool _registered;
+    private bool _fewerLastBeat;
 
     /// <summary>Whether this node refuses new joins because it is shutting down.</summary>
     internal bool IsStopping => _stopping;
@@ -39,7 +40,12 @@ internal sealed partial class RedisRoomStore
             return HeartbeatStatus.Swept;
         }
 
-        return (registered && !existed) || known < local ? HeartbeatStatus.Lost : HeartbeatStatus.Intact;
+        // Fewer connections in Redis than here is a loss only when the next beat says so too: a join can land in
+        // Redis just after the count was read and have its created sent here before we count.
+        var fewer = known < local;
+        var fewerTwice = fewer && _fewerLastBeat;
+        _fewerLastBeat = fewer;
+        return (registered && !existed) || fewerTwice ? HeartbeatStatus.Lost : HeartbeatStatus.Intact;
     }
 
     /// <summary>
@@ -90,33 +96,57 @@ internal sealed partial class RedisRoomStore
         return restored;
     }
 
-    /// <summary>Reloads the local copy of every room that has local members.</summary>
+    /// <summary>
+    /// Re-reads every local copy of a room and sends each local member the difference between what it was told and
+    /// the room as it is (<c>joined</c>/<c>exit</c> at the room's current seq); changes that arrive meanwhile are held
+    /// back and applied after. Logs once when views had to be corrected.
+    /// </summary>
     internal async Task ResyncAsync(CancellationToken cancellationToken = default)
     {
-        List<(CachedRoom Room, int Generation)> rooms;
+        List<(CachedRoom Room, int Generation, long Floor)> rooms;
         lock (_gate)
         {
-            rooms = new List<(CachedRoom, int)>(_rooms.Count);
+            rooms = new List<(CachedRoom, int, long)>(_rooms.Count);
             foreach (var cached in _rooms.Values)
             {
-                cached.Generation++;
-                cached.Loaded = false;
-                cached.Buffer.Clear();
-                rooms.Add((cached, cached.Generation));
+                MarkStaleLocked(cached);
+                cached.DeferredLoads.Clear();
+                rooms.Add((cached, cached.Generation, cached.Seq));
             }
         }
 
+        var total = new RecoveryTally();
+        var corrected = 0;
+        var stale = false;
         foreach (var batch in rooms.Chunk(RedisBatchSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var snapshots = await Task.WhenAll(batch.Select(r => RunSnapshotAsync(r.Room.Room)));
+            var snapshots = await Task.WhenAll(batch.Select(r => RunSnapshotAsync(r.Room.Room, r.Floor)));
             lock (_gate)
             {
                 for (var i = 0; i < batch.Length; i++)
                 {
-                    ApplySnapshotLocked(batch[i].Room, batch[i].Generation, snapshots[i].Sequence, snapshots[i].Members);
+                    if (ApplySnapshotLocked(batch[i].Room, batch[i].Generation, snapshots[i].Sequence, snapshots[i].Members) is not { } tally)
+                    {
+                        continue;
+                    }
+
+                    if (tally.Joined + tally.Exits > 0)
+                    {
+                        corrected++;
+                        total.Joined += tally.Joined;
+                        total.Exits += tally.Exits;
+                    }
+
+                    stale |= tally.StillStale;
                 }
             }
+        }
+
+        ReportRecovery(total, corrected);
+        if (stale)
+        {
+            ResyncNeeded?.Invoke(false);
         }
     }
 
@@ -155,12 +185,13 @@ internal sealed partial class RedisRoomStore
             await db.ScriptEvaluateAsync(RoomScripts.ReleaseLock, [_keys.SweepLock], [_nodeId]);
         }
 
+        _metrics?.SweepRan(removed);
         return removed;
     }
 
     /// <summary>
-    /// Graceful stop: refuses new joins, removes every membership of this node's connections and tells their
-    /// peers, so they hear of it at once instead of after the heartbeat expires.
+    /// Graceful stop: refuses new joins and removes every membership of this node's connections, so their peers
+    /// hear of it at once (each node tells its own members, from the stream) instead of after the heartbeat expires.
     /// </summary>
     internal async Task<int> DrainAsync(CancellationToken cancellationToken = default)
     {
@@ -176,14 +207,7 @@ internal sealed partial class RedisRoomStore
         {
             cancellationToken.ThrowIfCancellationRequested();
             var departures = await Task.WhenAll(batch.Select(c => LeaveRoomsAsync(c.ConnectionId, c.Rooms)));
-            for (var i = 0; i < batch.Length; i++)
-            {
-                foreach (var departure in departures[i])
-                {
-                    count++;
-                    await _notifier.NotifyExitAsync(batch[i].ConnectionId, departure.Room, departure.RemainingMembers);
-                }
-            }
+            count += departures.Sum(d => d.Count); // each room hears of it through the stream
         }
 
         return count;
@@ -198,7 +222,21 @@ internal sealed partial class RedisRoomStore
 
     private async Task<bool> RestoreOneAsync(string connectionId, string room)
     {
-        var outcome = await RunJoinAsync(room, connectionId, capacity: -1);
+        long floor;
+        lock (_gate)
+        {
+            if (!_connections.TryGetValue(connectionId, out var connection) || !connection.Rooms.Contains(room))
+            {
+                // It has left since the memberships were listed: putting it back would make a ghost (and, were it
+                // joining the room again, a second created for that join).
+                return false;
+            }
+
+            // Numbered above what our members of the room have seen, so their later events are not taken for stale.
+            floor = _rooms.TryGetValue(room, out var cached) ? cached.Seq : 0;
+        }
+
+        var outcome = await RunJoinAsync(room, connectionId, capacity: -1, floor);
         if (outcome.Status != RoomJoinStatus.Joined)
         {
             return false;
@@ -259,8 +297,7 @@ internal sealed partial class RedisRoomStore
             var outcome = await RunLeaveAsync(room, connectionId, _nodeId, onlyIfDead: false);
             if (outcome.Removed == 1)
             {
-                RedisRoomStoreLog.GhostRemoved(_logger, connectionId, room);
-                await _notifier.NotifyExitAsync(connectionId, room, outcome.RemainingIds(connectionId));
+                RedisRoomStoreLog.GhostRemoved(_logger, connectionId, room); // the room hears of it through the stream
             }
         }
     }
@@ -316,12 +353,7 @@ internal sealed partial class RedisRoomStore
 
             if (outcome.Removed == 1)
             {
-                removed++;
-                var tell = outcome.Remaining
-                    .Where(r => !string.Equals(r.Node, node, StringComparison.Ordinal))
-                    .Select(r => r.Connection)
-                    .ToArray();
-                await _notifier.NotifyExitAsync(connectionId, room, tell);
+                removed++; // every node tells its own members of the room, from the stream
             }
         }
 

@@ -26,8 +26,7 @@ internal static partial class RedisRoomStoreLog
     [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Swept dead node {NodeId}: removed {Memberships} memberships; forgotten: {Forgotten}")]
     public static partial void NodeSwept(ILogger logger, string nodeId, int memberships, bool forgotten);
 
-    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Could not send exit of {ConnectionId} to room {Room}")]
-    public static partial void ExitNotifyFailed(ILogger logger, Exception exception, string connectionId, string room);
+    // EventId 9 was "Could not send exit": exits now go out through the room event dispatcher (never reuse the id).
 
     // Debug: during an outage every call fails; the cluster service reports the outage once at Error.
     [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "Refused a room operation of {ConnectionId}: Redis is unreachable")]
@@ -35,6 +34,15 @@ internal static partial class RedisRoomStoreLog
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "Refused a join of {ConnectionId} to room {Room}: the backplane cannot reach it yet")]
     public static partial void NotReachableYet(ILogger logger, string connectionId, string room);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning, Message = "Recovered room views after missing membership changes: re-read {Rooms} rooms that had changed and sent local members {Joined} joined and {Exits} exit for the difference")]
+    public static partial void ViewsCorrected(ILogger logger, int rooms, int joined, int exits);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "The join of {ConnectionId} to room {Room} has not come back on the membership stream yet; re-reading the rooms")]
+    public static partial void AnnouncementLate(ILogger logger, string connectionId, string room);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Information, Message = "Change {Seq} of room {Room} does not follow the copy's {Last}; re-reading the room")]
+    public static partial void RoomGap(ILogger logger, string room, long seq, long last);
 }
 
 internal static partial class RoomClusterLog

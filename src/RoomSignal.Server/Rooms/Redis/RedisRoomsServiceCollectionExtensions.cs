@@ -22,7 +22,6 @@ public static class RedisRoomsServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RoomClusterOptions>, RoomClusterOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IRoomExitNotifier, HubRoomExitNotifier>();
         services.TryAddSingleton<RedisRoomStore>();
         services.RemoveAll<IRoomStore>();
         services.AddSingleton<IRoomStore>(sp => sp.GetRequiredService<RedisRoomStore>());

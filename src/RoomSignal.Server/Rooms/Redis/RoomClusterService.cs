@@ -14,12 +14,14 @@ internal sealed class RoomClusterService(
     IRedisConnection redis,
     IOptions<RoomClusterOptions> options,
     TimeProvider time,
-    ILogger<RoomClusterService> logger) : IHostedLifecycleService
+    ILogger<RoomClusterService> logger,
+    IRedisBackplaneStatus? backplane = null) : IHostedLifecycleService
 {
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
     private readonly RoomClusterOptions _options = options.Value;
     private readonly CancellationTokenSource _stop = new();
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task<IConnectionMultiplexer>? _multiplexer;
     private Task? _heartbeatLoop;
     private Task? _sweepLoop;
     private volatile bool _resyncRequested;
@@ -31,15 +33,25 @@ internal sealed class RoomClusterService(
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         store.ResyncNeeded += OnResyncNeeded;
-        var multiplexer = await redis.GetMultiplexerAsync(cancellationToken);
-        multiplexer.ConnectionFailed += OnConnectionFailed;
-        multiplexer.ConnectionRestored += OnConnectionRestored;
+
+        // The first connect may take the whole connect timeout while Redis is down; the host does not wait for it.
+        _multiplexer = redis.GetMultiplexerAsync(CancellationToken.None);
+        _ = _multiplexer.ContinueWith(
+            connected =>
+            {
+                connected.Result.ConnectionFailed += OnConnectionFailed;
+                connected.Result.ConnectionRestored += OnConnectionRestored;
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default);
 
         // One beat before we accept connections, when Redis answers; otherwise the loop keeps trying.
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(_options.HeartbeatInterval);
+            await _multiplexer.WaitAsync(timeout.Token);
             await store.EnsureSubscribedAsync(timeout.Token);
             _ = await store.HeartbeatAsync(timeout.Token);
             MarkHealthy();
@@ -92,9 +104,9 @@ internal sealed class RoomClusterService(
         store.ResyncNeeded -= OnResyncNeeded;
         try
         {
-            if (redis.IsConnected)
+            if (_multiplexer is { IsCompletedSuccessfully: true } && redis.IsConnected)
             {
-                var multiplexer = await redis.GetMultiplexerAsync(cancellationToken);
+                var multiplexer = _multiplexer.Result;
                 multiplexer.ConnectionFailed -= OnConnectionFailed;
                 multiplexer.ConnectionRestored -= OnConnectionRestored;
                 await store.DeregisterAsync(cancellationToken);
@@ -119,6 +131,12 @@ internal sealed class RoomClusterService(
                 await store.EnsureSubscribedAsync(token);
                 var status = await store.HeartbeatAsync(token);
                 MarkHealthy();
+                if (backplane is not null)
+                {
+                    // After a reconnect, confirm the backplane again without waiting for a probe of /readyz or a join.
+                    await backplane.CheckAsync(token);
+                }
+
                 if (failing)
                 {
                     failing = false;

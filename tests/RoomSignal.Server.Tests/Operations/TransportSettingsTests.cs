@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using RoomSignal.Contracts;
+using RoomSignal.Testing;
+
+namespace RoomSignal.Server.Tests.Operations;
+
+public sealed class TransportSettingsTests
+{
+    [Fact]
+    public async Task KestrelSocketSettingsInConfigurationReachTheTransportAndRelaysStillArrive()
+    {
+        await using var node = await RoomSignalNode.StartAsync(new Dictionary<string, string?>
+        {
+            ["Kestrel:Sockets:UnsafePreferInlineScheduling"] = "true",
+            ["Kestrel:Sockets:IOQueueCount"] = "1",
+        });
+
+        var transport = node.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value;
+        Assert.True(transport.UnsafePreferInlineScheduling);
+        Assert.Equal(1, transport.IOQueueCount);
+
+        var room = TestNames.Unique("inline");
+        await using var a = await TestPeer.ConnectAsync(node);
+        await using var b = await TestPeer.ConnectAsync(node);
+        await a.JoinAsync(room);
+        await b.JoinAsync(room);
+        await a.Client.SendOfferAsync(b.Id, room, "v=0 inline").Within("offer");
+        Assert.Equal(new SdpMessage(a.Id, b.Id, room, "v=0 inline"), await b.WaitForAsync<SdpMessage>(RoomClientEvents.Offer));
+    }
+
+    [Fact]
+    public async Task WithoutKestrelSocketSettingsTheTransportKeepsKestrelsDefaults()
+    {
+        await using var node = await RoomSignalNode.StartAsync();
+
+        var transport = node.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value;
+        Assert.False(transport.UnsafePreferInlineScheduling);
+        Assert.Equal(new SocketTransportOptions().IOQueueCount, transport.IOQueueCount);
+    }
+}

@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# Reruns the benchmark set of docs/benchmarks.md and prints its tables (tools/bench-report.mjs).
+#
+#   tools/bench.sh [SECTION...]     sections: relay ceiling product ladder join churn idle idle-gc connect connect-restart (default: all)
+#
+# Every server runs as a child process on a free loopback port: RoomSignal on one node, two nodes
+# sharing a private redis-server, and the ceiling relay (tools/RoomSignal.LoadTest ceiling). Every run
+# is bounded (--max-seconds) and repeated REPEAT times (default 3; the tables show the median).
+# JSON summaries land in bench-results/<UTC time>/ (or $BENCH_OUT). Run it with nothing else on the machine:
+#   tools/bench.sh relay   (on a quiet machine: nothing else running)
+# Needs the Release build (dotnet build RoomSignal.sln -c Release), redis-server and node.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+REPEAT=${REPEAT:-3}
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-2}
+OUT=${BENCH_OUT:-$ROOT/bench-results/$(date -u +%Y%m%dT%H%M%SZ)}
+TOOL="$ROOT/tools/RoomSignal.LoadTest/bin/Release/net10.0/RoomSignal.LoadTest.dll"
+SERVER_DIR="$ROOT/src/RoomSignal.Server/bin/Release/net10.0"
+SECTIONS=${*:-relay ceiling product ladder join churn idle idle-gc connect connect-restart}
+# Sections that take several minutes split into parts that fit one `heavy --all` call (240 s):
+# `relay` is relay-1node relay-2nodes relay-ceiling, `join` is join-1node join-2nodes. Give the parts
+# the same BENCH_OUT and the report covers them all.
+SECTIONS=$(echo " $SECTIONS " | sed -e 's/ relay / relay-1node relay-2nodes relay-ceiling /' -e 's/ join / join-1node join-2nodes join-ceiling /' -e 's/ idle / idle idle-2nodes /')
+mkdir -p "$OUT"
+[ -f "$TOOL" ] && [ -f "$SERVER_DIR/RoomSignal.Server.dll" ] || { echo "build first: dotnet build RoomSignal.sln -c Release" >&2; exit 2; }
+command -v redis-server >/dev/null || { echo "redis-server is required" >&2; exit 2; }
+command -v node >/dev/null || { echo "node is required (for the report)" >&2; exit 2; }
+
+pids=()
+cleanup() { local pid; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; wait 2>/dev/null; }
+trap cleanup EXIT
+started=$(date +%s)
+log() { printf '[bench %4ss] %s\n' "$(( $(date +%s) - started ))" "$*" >&2; }
+
+free_port() {
+  local p
+  while :; do p=$(( 20000 + RANDOM % 20000 )); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done
+}
+wait_port() { for _ in $(seq 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; echo "nothing listens on $1" >&2; return 1; }
+stop() { local pid; for pid in "$@"; do kill "$pid" 2>/dev/null; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; done; } # local: callers keep their $p (port)
+
+# VARIANT=NAME with PRODUCT_EXTRA_ENV="..." runs the relay-1node / relay-2nodes sections under other server
+# settings and labels them relay/product-1node-NAME (e.g. VARIANT=workstation-gc PRODUCT_EXTRA_ENV=DOTNET_gcServer=0).
+# Product settings for every run: the defaults of appsettings.json, except the per-address connection
+# cap (all load comes from 127.0.0.x), the per-connection invocation and join rates (a closed-loop
+# driver pushes one connection far past the 200/s a browser needs) and, for idle/connect, a connection
+# cap just under the descriptor limit this machine allows (ulimit -n 20000 for the server and driver).
+start_product() { # NAME PORT [REDIS_PORT] (env: PRODUCT_EXTRA_ENV) -> sets LAST_PID
+  local env=(RoomSignal__Limits__MaxConnectionsPerIp=0
+             RoomSignal__Limits__InvocationsPerSecond=1000000 RoomSignal__Limits__InvocationBurst=10000000
+             RoomSignal__Limits__JoinsPerSecond=1000000 RoomSignal__Limits__JoinBurst=10000000
+             ${PRODUCT_EXTRA_ENV:-})
+  [ -n "${3:-}" ] && env+=("RoomSignal__Redis__Configuration=127.0.0.1:$3" "RoomSignal__NodeId=$1")
+  (cd "$SERVER_DIR" && exec env "${env[@]}" dotnet RoomSignal.Server.dll --urls "http://127.0.0.1:$2") >"$OUT/$1.log" 2>&1 &
+  LAST_PID=$!; pids+=("$LAST_PID"); wait_port "$2"
+}
+start_ceiling() { # NAME PORT [ceiling args...] (env: CEILING_ENV) -> sets LAST_PID
+  local name=$1 port=$2; shift 2
+  env ${CEILING_ENV:-} dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$port" "$@" >"$OUT/$name.log" 2>&1 &
+  LAST_PID=$!; pids+=("$LAST_PID"); wait_port "$port"
+}
+start_redis() { # -> REDIS_PORT REDIS_PID
+  REDIS_PORT=$(free_port)
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$OUT/redis.log" 2>&1 &
+  REDIS_PID=$!; pids+=("$REDIS_PID"); wait_port "$REDIS_PORT"
+}
+run() { # LABEL -- tool args...
+  local label=$1; shift 2
+  local i
+  for i in $(seq "$REPEAT"); do
+    local file="$OUT/${label//\//_}.$i.json"
+    timeout 600 dotnet "$TOOL" "$@" --label "$label" >"$file" 2>"$file.err"
+    log "$label #$i: $(node -e 'const s=require(process.argv[1]);const r=s.results;const l=r.latency||r.result_latency||r.connect_latency||r.join_latency||{};console.log(`ok=${s.ok} ${r.delivered_per_s??r.joins_per_s??r.cycles_per_s??r.connections_per_s}/s p99=${l.p99_ms}ms server=${s.cpu.server_us_per_msg}us total=${s.cpu.total_us_per_msg}us driver=${s.cpu.driver_cores} cores ${s.problems.join("; ")}`)' "$file" 2>/dev/null || echo "no summary: $(tail -2 "$file.err")")"
+  done
+}
+
+RELAY=(relay --rooms 50 --peers 4 --duration "$DURATION" --warmup "$WARMUP" --max-seconds 120)
+# A fresh server spends its first seconds in the JIT (tiered compilation with PGO: dotnet-counters showed
+# ~0.45 s of JIT per second 6 s into a run), so every server gets WARM_SECONDS of relay before it is measured.
+# Cluster nodes take longer: with JitDisasmSummary on, a node of two still promoted the relay path's
+# methods to tier 1 (about 1,100 methods) between 22 and 32 s into a 2,500 msg/s run, so relay-2nodes
+# warms for WARM_SECONDS_CLUSTER (45 s: the first measured run is then no slower than the others).
+WARM_SECONDS=${WARM_SECONDS:-10}
+WARM_SECONDS_CLUSTER=${WARM_SECONDS_CLUSTER:-45}
+warm() { # URLS
+  timeout 120 dotnet "$TOOL" "${RELAY[@]}" --mode open --rate 5000 --urls "$1" --duration "${WARM:-$WARM_SECONDS}" --warmup 0 >/dev/null 2>&1 || log "warm-up against $1 failed"
+}
+warm_join() { # URLS: a discarded join and churn run, so the measured ones do not pay for the JIT
+  timeout 60 dotnet "$TOOL" join --rooms 100 --peers 10 --rate 500 --urls "$1" --max-seconds 50 >/dev/null 2>&1 || log "join warm-up against $1 failed"
+  timeout 60 dotnet "$TOOL" churn --cycles 2000 --urls "$1" --max-seconds 50 >/dev/null 2>&1
+}
+relay_set() { # LABEL_PREFIX URLS PIDS [REDIS]
+  local redis_arg=(); [ -n "${4:-}" ] && redis_arg=(--redis "127.0.0.1:$4")
+  warm "$2"
+  run "$1/open5000" -- "${RELAY[@]}" --mode open --rate 5000 --urls "$2" --server-pids "$3" "${redis_arg[@]}"
+  run "$1/closed" -- "${RELAY[@]}" --mode closed --window 2 --urls "$2" --server-pids "$3" "${redis_arg[@]}"
+}
+
+for section in $SECTIONS; do
+  log "section $section"
+  case $section in
+    relay-1node)
+      p=$(free_port); start_product node1 "$p"; a=$LAST_PID
+      relay_set "relay/product-1node${VARIANT:+-$VARIANT}" "ws://127.0.0.1:$p/hubs/room" "$a"
+      stop "$a"
+      ;;
+    relay-2nodes)
+      start_redis; p1=$(free_port); start_product nodeA "$p1" "$REDIS_PORT"; a=$LAST_PID
+      p2=$(free_port); start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID
+      WARM=$WARM_SECONDS_CLUSTER relay_set "relay/product-2nodes${VARIANT:+-$VARIANT}" "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" "$a,$b" "$REDIS_PORT"
+      stop "$a" "$b" "$REDIS_PID"
+      ;;
+    relay-ceiling)
+      p=$(free_port); CEILING_ENV="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" start_ceiling ceiling "$p" --inline; c=$LAST_PID
+      relay_set relay/ceiling-best "ws://127.0.0.1:$p/hubs/room" "$c"
+      stop "$c"
+      ;;
+    ceiling)
+      # One setting at a time against the defaults (no inline scheduling, batching on, workstation GC).
+      # CEILING_VARIANTS="default servergc" runs only those (one variant takes about 70 s).
+      for variant in "default||" "inline|--inline|" "inline+completions|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" \
+                     "no-batch|--batch false|" "servergc|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_gcServer=1" \
+                     "nonconcurrent-gc|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_gcConcurrent=0"; do
+        IFS='|' read -r name args envs <<<"$variant"
+        [ -n "${CEILING_VARIANTS:-}" ] && [[ " $CEILING_VARIANTS " != *" $name "* ]] && continue
+        p=$(free_port); CEILING_ENV="$envs" start_ceiling "ceiling-$name" "$p" $args; c=$LAST_PID
+        relay_set "ceiling/$name" "ws://127.0.0.1:$p/hubs/room" "$c"
+        stop "$c"
+      done
+      ;;
+    product)
+      # The server's own settings, one at a time against what ships (appsettings.json / runtimeconfig).
+      for variant in "shipped|" "inline|Kestrel__Sockets__UnsafePreferInlineScheduling=true" \
+                     "inline+completions|Kestrel__Sockets__UnsafePreferInlineScheduling=true DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" \
+                     "workstation-nonconcurrent-gc|DOTNET_gcServer=0 DOTNET_gcConcurrent=0" \
+                     "all|Kestrel__Sockets__UnsafePreferInlineScheduling=true DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_gcServer=0 DOTNET_gcConcurrent=0"; do
+        IFS='|' read -r name envs <<<"$variant"
+        p=$(free_port); PRODUCT_EXTRA_ENV="$envs" start_product "product-$name" "$p"; a=$LAST_PID
+        relay_set "product/$name" "ws://127.0.0.1:$p/hubs/room" "$a"
+        stop "$a"
+      done
+      ;;
+    ladder)
+      # Latency against offered load (one run per point unless LADDER_REPEAT is set) for the plot.
+      saved=$REPEAT; REPEAT=${LADDER_REPEAT:-1}
+      p=$(free_port); start_product node1 "$p"; a=$LAST_PID; warm "ws://127.0.0.1:$p/hubs/room"
+      for rate in 1000 2500 5000 7500 10000 12500; do
+        run "ladder/product-1node/$rate" -- "${RELAY[@]}" --mode open --rate "$rate" --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$a"
+      done
+      stop "$a"
+      start_redis; p1=$(free_port); start_product nodeA "$p1" "$REDIS_PORT"; a=$LAST_PID
+      p2=$(free_port); start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID; warm "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
+      for rate in 1000 2500 5000 7500 10000; do
+        run "ladder/product-2nodes/$rate" -- "${RELAY[@]}" --mode open --rate "$rate" --urls "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" --server-pids "$a,$b" --redis "127.0.0.1:$REDIS_PORT"
+      done
+      stop "$a" "$b" "$REDIS_PID"
+      p=$(free_port); CEILING_ENV="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" start_ceiling ceiling "$p" --inline; c=$LAST_PID; warm "ws://127.0.0.1:$p/hubs/room"
+      for rate in 1000 2500 5000 7500 10000 12500 15000 20000; do
+        run "ladder/ceiling-best/$rate" -- "${RELAY[@]}" --mode open --rate "$rate" --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$c"
+      done
+      stop "$c"
+      REPEAT=$saved
+      ;;
+    join-1node)
+      p=$(free_port); start_product node1 "$p"; a=$LAST_PID; warm_join "ws://127.0.0.1:$p/hubs/room"
+      run join/product-1node -- join --rooms 100 --peers 10 --rate 500 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$a" --max-seconds 60
+      stop "$a"
+      ;;
+    join-2nodes)
+      start_redis; p1=$(free_port); start_product nodeA "$p1" "$REDIS_PORT"; a=$LAST_PID
+      p2=$(free_port); start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID; warm_join "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
+      run join/product-2nodes -- join --rooms 100 --peers 10 --rate 500 --urls "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" --server-pids "$a,$b" --redis "127.0.0.1:$REDIS_PORT" --max-seconds 60
+      stop "$a" "$b" "$REDIS_PID"
+      ;;
+    join-ceiling)
+      # The same joins against the ceiling (rooms and events written by hand, no SignalR): the latency floor
+      # of this box and driver, to tell the server's share of the join tail from the machine's.
+      p=$(free_port); CEILING_ENV="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" start_ceiling ceiling-join "$p" --inline; c=$LAST_PID
+      warm_join "ws://127.0.0.1:$p/hubs/room"
+      run join/ceiling-best -- join --rooms 100 --peers 10 --rate 500 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$c" --max-seconds 60
+      stop "$c"
+      ;;
+    churn)
+      p=$(free_port); start_product node1 "$p"; a=$LAST_PID; warm_join "ws://127.0.0.1:$p/hubs/room"
+      run churn/product-1node -- churn --cycles 10000 --actors 64 --rooms 16 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$a" --duration 90 --max-seconds 150
+      stop "$a"
+      start_redis; p1=$(free_port); start_product nodeA "$p1" "$REDIS_PORT"; a=$LAST_PID
+      p2=$(free_port); start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID; warm_join "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
+      run churn/product-2nodes -- churn --cycles 10000 --actors 64 --rooms 16 --urls "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" --server-pids "$a,$b" --redis "127.0.0.1:$REDIS_PORT" --duration 90 --max-seconds 150
+      stop "$a" "$b" "$REDIS_PID"
+      ;;
+    idle)
+      N=${IDLE_CONNECTIONS:-19000}
+      for i in $(seq "$REPEAT"); do # a fresh server each time, so the baseline is a fresh process
+        p=$(free_port); PRODUCT_EXTRA_ENV="RoomSignal__Limits__MaxConnections=$((N + 200))" start_product node1 "$p"; a=$LAST_PID
+        REPEAT=1 run "idle/product-1node/$i" -- idle --connections "$N" --room-size 4 --hold 20 --settle 5 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$a" --max-seconds 180
+        stop "$a"
+        p=$(free_port); start_ceiling ceiling-idle "$p" --inline; c=$LAST_PID
+        REPEAT=1 run "idle/ceiling/$i" -- idle --connections "$N" --room-size 4 --hold 20 --settle 5 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$c" --max-seconds 180
+        stop "$c"
+      done
+      ;;
+    idle-gc)
+      # Idle memory under the GC settings the product's runtimeconfig could ship instead of server GC
+      # (the Web SDK's default): IDLE_VARIANTS picks some (default: all), each run REPEAT times on a fresh node.
+      N=${IDLE_CONNECTIONS:-19000}
+      for variant in ${IDLE_VARIANTS:-servergc workstation workstation-nonconcurrent servergc-conserve workstation-conserve}; do
+        case $variant in
+          servergc) envs="" ;;
+          workstation) envs="DOTNET_gcServer=0" ;;
+          workstation-nonconcurrent) envs="DOTNET_gcServer=0 DOTNET_gcConcurrent=0" ;;
+          servergc-conserve) envs="DOTNET_GCConserveMemory=5" ;;
+          workstation-conserve) envs="DOTNET_gcServer=0 DOTNET_GCConserveMemory=5" ;;
+          *) envs="$IDLE_ENV" ;; # any other name: the settings in IDLE_ENV
+        esac
+        for i in $(seq "$REPEAT"); do
+          p=$(free_port); PRODUCT_EXTRA_ENV="RoomSignal__Limits__MaxConnections=$((N + 200)) $envs" start_product node1 "$p"; a=$LAST_PID
+          REPEAT=1 run "idle/product-1node-$variant/$i" -- idle --connections "$N" --room-size 4 --hold 20 --settle 5 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$a" --max-seconds 180
+          stop "$a"
+        done
+      done
+      ;;
+    idle-gcdump)
+      # Where an idle connection's memory goes: N idle connections as in `idle`, and once they are joined and
+      # settled a heap dump by type (dotnet-gcdump, which forces a full GC first), the GC's own figures and the
+      # process's memory map totals. Not a measured run: the dump's GC changes the RSS that follows.
+      N=${IDLE_CONNECTIONS:-19000}
+      export PATH="$PATH:$HOME/.dotnet/tools"
+      command -v dotnet-gcdump >/dev/null || { echo "idle-gcdump needs dotnet-gcdump (dotnet tool install -g dotnet-gcdump)" >&2; exit 2; }
+      p=$(free_port); PRODUCT_EXTRA_ENV="RoomSignal__Limits__MaxConnections=$((N + 200)) ${IDLE_ENV:-}" start_product node1 "$p"; a=$LAST_PID
+      err="$OUT/diag_idle-gcdump${VARIANT:+-$VARIANT}.1.json.err"; rm -f "$err"
+      REPEAT=1 run "diag/idle-gcdump${VARIANT:+-$VARIANT}" -- idle --connections "$N" --room-size 4 --hold 60 --settle 5 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$a" --max-seconds 180 &
+      driver=$!
+      for _ in $(seq 900); do grep -q 'connections open in' "$err" 2>/dev/null && break; sleep 0.2; done
+      sleep 35 # the joins (about 20 s for 19,000) and the settle time
+      dump="$OUT/idle${VARIANT:+-$VARIANT}.gcdump"
+      cp "/proc/$a/smaps_rollup" "$OUT/idle${VARIANT:+-$VARIANT}.smaps_rollup.txt"
+      dotnet-gcdump collect -p "$a" -o "$dump" >/dev/null 2>&1 && dotnet-gcdump report "$dump" >"$dump.txt" 2>&1
+      cp "/proc/$a/smaps_rollup" "$OUT/idle${VARIANT:+-$VARIANT}.smaps_rollup-after-gc.txt"
+      log "heap dump: $dump.txt ($(head -3 "$dump.txt" | tr '\n' ' '))"
+      wait "$driver"; stop "$a"
+      ;;
+    idle-2nodes)
+      # Redis used_memory per connection: N connections over two nodes (N/2 each), joined to rooms of 4.
+      N=${IDLE_CONNECTIONS:-19000}
+      start_redis; p1=$(free_port); PRODUCT_EXTRA_ENV="RoomSignal__Limits__MaxConnections=$((N + 200)) ${IDLE_ENV:-}" start_product nodeA "$p1" "$REDIS_PORT"; a=$LAST_PID
+      p2=$(free_port); PRODUCT_EXTRA_ENV="RoomSignal__Limits__MaxConnections=$((N + 200)) ${IDLE_ENV:-}" start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID
+      run idle/product-2nodes -- idle --connections "$N" --room-size 4 --hold 20 --settle 5 --urls "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" --server-pids "$a,$b" --redis "127.0.0.1:$REDIS_PORT" --max-seconds 180
+      stop "$a" "$b" "$REDIS_PID"
+      ;;
+    connect)
+      N=${CONNECT_CONNECTIONS:-19000}
+      for i in $(seq "$REPEAT"); do
+        p=$(free_port); PRODUCT_EXTRA_ENV="RoomSignal__Limits__MaxConnections=$((N + 200))" start_product node1 "$p"; a=$LAST_PID
+        REPEAT=1 run "connect/product-1node/$i" -- connect --connections "$N" --window 256 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$a" --max-seconds 120
+        stop "$a"
+      done
+      ;;
+    connect-restart)
+      # Restart: open N connections and hold them, SIGTERM the node once the driver says all are open (not
+      # after a fixed sleep: opening 19,000 takes longer than any guess on a shared box), start it again on
+      # the same port; every dropped connection retries (100 ms doubling to 2 s, with jitter, at most
+      # --window attempts at once) until it is back. The tool reports first drop -> last one back.
+      N=${CONNECT_CONNECTIONS:-19000}
+      p=$(free_port); PRODUCT_EXTRA_ENV="RoomSignal__Limits__MaxConnections=$((N + 200))" start_product node1 "$p"; a=$LAST_PID
+      err="$OUT/connect_product-restart.1.json.err"; rm -f "$err" # a previous run's line must not start the restart
+      REPEAT=1 run connect/product-restart -- connect --connections "$N" --window 256 --hold 60 --reconnect --urls "ws://127.0.0.1:$p/hubs/room" --max-seconds 150 &
+      driver=$!
+      for _ in $(seq 600); do grep -q 'connections open in' "$err" 2>/dev/null && break; sleep 0.2; done
+      log "$(grep 'connections open in' "$err")"
+      t0=$(date +%s.%N); stop "$a"; t1=$(date +%s.%N)
+      PRODUCT_EXTRA_ENV="RoomSignal__Limits__MaxConnections=$((N + 200))" start_product node1-restarted "$p"; a=$LAST_PID
+      t2=$(date +%s.%N)
+      log "node on port $p stopped in $(echo "$t1 - $t0" | bc) s, listening again $(echo "$t2 - $t0" | bc) s after the SIGTERM"
+      wait "$driver"; stop "$a"
+      # The target counts from the restart: last connection back minus the moment the new node listened.
+      node -e 'const s = require(process.argv[1]); const r = s.results;
+        const back = r.last_back_utc ? (Date.parse(r.last_back_utc) / 1000 - +process.argv[2]).toFixed(2) : "never";
+        console.log(JSON.stringify({ sigterm_to_exit_s: +(+process.argv[3] - +process.argv[4]).toFixed(2), restart_listening_utc: new Date(+process.argv[2] * 1000).toISOString(), all_back_after_restart_s: back }));' \
+        "$OUT/connect_product-restart.1.json" "$t2" "$t1" "$t0" | tee "$OUT/connect_product-restart.restart.txt" >&2
+      ;;
+    *) echo "unknown section $section" >&2; exit 2 ;;
+  esac
+done
+
+log "done; summaries in $OUT"
+node "$ROOT/tools/bench-report.mjs" "$OUT"
