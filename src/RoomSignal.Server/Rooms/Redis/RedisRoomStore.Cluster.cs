@@ -8,7 +8,12 @@ internal sealed partial class RedisRoomStore
     private const int RedisBatchSize = 256;
     private static readonly TimeSpan SweptMarkerLifetime = TimeSpan.FromHours(1);
     private bool _registered;
-    private bool _fewerLastBeat;
+
+    /// <summary>
+    /// For tests: runs after the heartbeat script has counted this node's connections in Redis and before the node counts
+    /// its own, as a busy node's thread pool delays it, so a test can have joins answered in between.
+    /// </summary>
+    internal Func<Task>? AfterHeartbeatScript { get; set; }
 
     /// <summary>Whether this node refuses new joins because it is shutting down.</summary>
     internal bool IsStopping => _stopping;
@@ -19,18 +24,31 @@ internal sealed partial class RedisRoomStore
     internal async Task<HeartbeatStatus> HeartbeatAsync(CancellationToken cancellationToken = default)
     {
         var db = await DatabaseAsync(cancellationToken);
+        long before;
+        lock (_gate)
+        {
+            before = _membershipEpoch;
+        }
+
         var result = await db.ScriptEvaluateAsync(
             RoomScripts.Heartbeat,
             [_keys.NodeHeartbeat(_nodeId), _keys.ClusterNodes, _keys.NodeConnections(_nodeId), _keys.NodeSwept(_nodeId)],
             [_nodeId, (long)_options.HeartbeatTtl.TotalMilliseconds]);
+        if (AfterHeartbeatScript is { } hook)
+        {
+            await hook();
+        }
+
         var parts = (RedisResult[])result!;
         var existed = (long)parts[0] == 1;
         var known = (long)parts[1];
         var swept = (long)parts[2] == 1;
-        int local;
+        // Only the connections whose rooms did not change while the script ran: each of them must be in the set Redis
+        // counted. One that joined meanwhile may be missing from it, and one that began to leave may be gone already.
+        int steady;
         lock (_gate)
         {
-            local = _connections.Values.Count(c => c.Rooms.Count > 0);
+            steady = _connections.Values.Count(c => c.Rooms.Count > 0 && c.ChangedAt <= before);
         }
 
         var registered = _registered;
@@ -40,12 +58,8 @@ internal sealed partial class RedisRoomStore
             return HeartbeatStatus.Swept;
         }
 
-        // Fewer connections in Redis than here is a loss only when the next beat says so too: a join can land in
-        // Redis just after the count was read and have its created sent here before we count.
-        var fewer = known < local;
-        var fewerTwice = fewer && _fewerLastBeat;
-        _fewerLastBeat = fewer;
-        return (registered && !existed) || fewerTwice ? HeartbeatStatus.Lost : HeartbeatStatus.Intact;
+        // Redis counting fewer than the steady connections alone means it lost some of them.
+        return (registered && !existed) || known < steady ? HeartbeatStatus.Lost : HeartbeatStatus.Intact;
     }
 
     /// <summary>

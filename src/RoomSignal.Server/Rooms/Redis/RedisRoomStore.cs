@@ -59,6 +59,9 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
     private readonly Dictionary<string, CachedRoom> _rooms = new(StringComparer.Ordinal);
     private long _lastSequence;
 
+    /// <summary>Counts changes of local rooms (a room added at its created, a leave begun); see <see cref="LocalConnection.ChangedAt"/>.</summary>
+    private long _membershipEpoch;
+
     private readonly SemaphoreSlim _subscribeGate = new(1, 1);
     private volatile ChannelMessageQueue? _changes;
     private ISubscriber? _subscriber;
@@ -276,6 +279,7 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
         {
             if (_connections.TryGetValue(connectionId, out var connection) && connection.Rooms.Remove(room))
             {
+                connection.ChangedAt = ++_membershipEpoch;
                 // From now on it gets no events of the room; the others hear of it when the change comes back.
                 wasLocalMember = true;
                 _rooms.TryGetValue(room, out var cached);
@@ -755,6 +759,7 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
                 pending = waiting;
                 if (connection.Rooms.Add(cached.Room))
                 {
+                    connection.ChangedAt = ++_membershipEpoch;
                     cached.LocalMembers++;
                 }
             }
@@ -994,6 +999,7 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
     {
         var rooms = connection.Rooms.ToArray();
         connection.Rooms.Clear();
+        connection.ChangedAt = ++_membershipEpoch;
         connection.Departed = true;
         foreach (var room in connection.PendingRooms.ToArray())
         {
@@ -1029,6 +1035,13 @@ internal sealed partial class RedisRoomStore : IRoomStore, IAsyncDisposable
         public HashSet<string> PendingRooms { get; } = new(StringComparer.Ordinal);
 
         public int JoinsInFlight { get; set; }
+
+        /// <summary>
+        /// The <see cref="_membershipEpoch"/> of its last local room change. A connection with rooms that has not
+        /// changed since a moment is, from that moment on, in Redis's set of this node's connections (its joins' scripts
+        /// ran before its rooms were added here; a leave is begun here before its script runs), unless Redis lost it.
+        /// </summary>
+        public long ChangedAt { get; set; }
 
         /// <summary>The connection has left every room for good (disconnected or drained); a join still running is undone.</summary>
         public bool Departed { get; set; }
