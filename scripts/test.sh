@@ -198,7 +198,8 @@ if [ ${#failures[@]} -gt 0 ]; then
   echo "failing suites: ${failures[*]}"
   # Name every failed test once more at the end, where a CI log tail shows it.
   echo "failed tests:"
-  { grep -hE '^\s*Failed [A-Za-z_][A-Za-z0-9_.]+' "$OUT"/RoomSignal.*.Tests.log 2>/dev/null
+  # A failed .NET test with the first lines of its error message: the reason must survive a log cut to its tail.
+  { awk '/^[[:space:]]*Failed [A-Za-z_][A-Za-z0-9_.]+/ { n = 12 } n > 0 { print; n-- }' "$OUT"/RoomSignal.*.Tests.log 2>/dev/null
     grep -hE '^\s*not ok [0-9]+ - ' "$js_log" 2>/dev/null
     grep -hE '^not ok - ' "$lt_log" 2>/dev/null
     grep -hE '^\s*not ok [0-9]+ - ' "$OUT/compose-test.log" 2>/dev/null
