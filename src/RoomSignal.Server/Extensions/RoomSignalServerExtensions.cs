@@ -66,8 +66,9 @@ public static class RoomSignalServerExtensions
         // already logs the outage once when it starts and once when it ends.
         builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService", LogLevel.Critical);
 
-        // Scale out: with a Redis configured, every node shares one hub through our Redis backplane (and /readyz
-        // reports 503 while Redis is unreachable), and room membership lives in Redis. Without one: a single node,
+        // Scale out: with a Redis configured, every node shares one hub through the official SignalR Redis
+        // backplane, Microsoft.AspNetCore.SignalR.StackExchangeRedis, wired in RoomSignal.Redis; /readyz reports 503
+        // while Redis is unreachable; and room membership lives in Redis. Without one: a single node,
         // the default in-memory hub lifetime manager and the in-memory room store.
         services.AddHealthChecks().AddCheck<ConnectionCapacityHealthCheck>("capacity", tags: [ReadinessTag]);
         services.AddSingleton<IRoomEventSink, RoomEventDispatcher>();
