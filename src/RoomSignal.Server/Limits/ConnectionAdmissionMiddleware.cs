@@ -4,26 +4,48 @@ using RoomSignal.Server.Metrics;
 namespace RoomSignal.Server.Limits;
 
 /// <summary>
-/// Counts the hub's WebSockets and refuses one past the node's cap with <c>503 Service Unavailable</c> (and a
-/// <c>Retry-After</c>) before it is upgraded, so a flood costs a short HTTP answer per attempt, never a descriptor
-/// held or a log line. Negotiation is refused the same way while the node is full, so clients go elsewhere.
+/// Decides, before anything is negotiated or upgraded, whether the hub takes a connection, and refuses one it does not
+/// take with <c>503 Service Unavailable</c>, a <c>Retry-After</c> and a plain-text reason, so a load balancer retries
+/// elsewhere and a flood costs a short HTTP answer per attempt, never a descriptor held or a log line.
+/// A new connection (a negotiation, or a transport request without a connection <c>id</c>) is refused while the node is
+/// stopping, while its configured Redis backplane is not ready (<see cref="NodeAdmission"/>) and while the node is full.
+/// A request with an <c>id</c> belongs to a connection already admitted (the transport after negotiation, a stateful
+/// reconnect's resume) and is refused only past the WebSocket cap.
 /// </summary>
-internal sealed class ConnectionAdmissionMiddleware(RequestDelegate next, ConnectionCapacity capacity, RoomSignalMetrics metrics)
+internal sealed class ConnectionAdmissionMiddleware(RequestDelegate next, ConnectionCapacity capacity, NodeAdmission admission, RoomSignalMetrics metrics)
 {
+    private const string NegotiatePath = RoomHubRoutes.Path + "/negotiate";
+
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!context.Request.Path.StartsWithSegments(RoomHubRoutes.Path, StringComparison.Ordinal))
+        var request = context.Request;
+        if (!request.Path.StartsWithSegments(RoomHubRoutes.Path, StringComparison.Ordinal))
         {
             await next(context);
             return;
         }
 
+        var negotiate = request.Path.StartsWithSegments(NegotiatePath, StringComparison.Ordinal);
+        if (negotiate || !request.Query.ContainsKey("id"))
+        {
+            if (admission.IsStopping)
+            {
+                await RefuseAsync(context, "stopping", "server: this node is shutting down; connect to another node");
+                return;
+            }
+
+            if (!await admission.IsBackplaneReadyAsync())
+            {
+                await RefuseAsync(context, "redis", "redis: this node cannot reach Redis right now; try again shortly or another node");
+                return;
+            }
+        }
+
         if (!context.WebSockets.IsWebSocketRequest)
         {
-            if (capacity.IsFull && context.Request.Path.StartsWithSegments(RoomHubRoutes.Path + "/negotiate", StringComparison.Ordinal))
+            if (negotiate && capacity.IsFull)
             {
-                metrics.ConnectionRefused("full");
-                await RefuseAsync(context);
+                await RefuseFullAsync(context);
                 return;
             }
 
@@ -33,8 +55,7 @@ internal sealed class ConnectionAdmissionMiddleware(RequestDelegate next, Connec
 
         if (!capacity.TryEnter())
         {
-            metrics.ConnectionRefused("full");
-            await RefuseAsync(context);
+            await RefuseFullAsync(context);
             return;
         }
 
@@ -48,11 +69,15 @@ internal sealed class ConnectionAdmissionMiddleware(RequestDelegate next, Connec
         }
     }
 
-    private Task RefuseAsync(HttpContext context)
+    private Task RefuseFullAsync(HttpContext context)
+        => RefuseAsync(context, "full", $"connections: this node is full (at most {capacity.MaxConnections} connections); try again later or another node");
+
+    private Task RefuseAsync(HttpContext context, string reason, string message)
     {
+        metrics.ConnectionRefused(reason);
         context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.RetryAfter = "5";
         context.Response.ContentType = "text/plain";
-        return context.Response.WriteAsync($"connections: this node is full (at most {capacity.MaxConnections} connections); try again later or another node");
+        return context.Response.WriteAsync(message);
     }
 }

@@ -18,6 +18,7 @@ internal static class LimitsServiceCollectionExtensions
             .ValidateOnStart();
         services.AddOptions<RoomSignalCorsOptions>().BindConfiguration(RoomSignalCorsOptions.SectionName);
         services.AddSingleton<ConnectionCapacity>();
+        services.AddSingleton<NodeAdmission>();
         services.AddSingleton<LimitsHubFilter>();
         services.AddHostedService<ConnectionCapReporter>();
         services.AddOptions<KestrelServerOptions>().Configure<ConnectionCapacity>((kestrel, capacity) =>

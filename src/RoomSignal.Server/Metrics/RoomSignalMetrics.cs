@@ -44,7 +44,7 @@ public sealed class RoomSignalMetrics
         _connections = meter.CreateUpDownCounter<long>("roomsignal.connections", "{connection}", "Hub connections open on this node.");
         _members = meter.CreateUpDownCounter<long>("roomsignal.room.members", "{member}", "Room memberships held by this node's connections.");
         meter.CreateObservableGauge("roomsignal.rooms", () => _localRooms.Keys, "{room}", "Rooms with at least one member connected to this node.");
-        _connectionRefusals = meter.CreateCounter<long>("roomsignal.connection.refusals", "{connection}", "Connections refused, by reason (full, per_ip, per_user).");
+        _connectionRefusals = meter.CreateCounter<long>("roomsignal.connection.refusals", "{connection}", "Connections refused, by reason (full, redis, stopping, per_ip, per_user).");
         _joins = meter.CreateCounter<long>("roomsignal.joins", "{join}", "Successful joins, by outcome (joined, already_member).");
         _joinRefusals = meter.CreateCounter<long>("roomsignal.join.refusals", "{join}", "Refused joins, by reason (full, rooms_limit, rate, forbidden, invalid, error).");
         _relays = meter.CreateCounter<long>("roomsignal.relays", "{message}", "Relayed offers, answers and candidates, by kind.");

@@ -4,9 +4,9 @@ using RoomSignal.Testing;
 namespace RoomSignal.Cluster.Tests.Failures;
 
 /// <summary>
-/// A node that started without Redis: it refuses connections while Redis is down (the official backplane subscribes
-/// each connection's channel when it connects), and a client that connects as soon as it is accepted, before the
-/// node is ready, may see a join refused (and retry, as real clients do after an error) but is never told it joined
+/// A node that started without Redis: it answers negotiation with a 503 naming Redis while Redis is down (the official
+/// backplane subscribes each connection's channel when it connects), and a client that connects as soon as it is
+/// accepted, before the node is ready, may see a join refused (and retry, as real clients do after an error) but is never told it joined
 /// while messages to it would be lost. Once a join succeeds, it and the clients of other nodes reach each other both ways.
 /// </summary>
 public sealed class LateRedisTests
@@ -22,6 +22,8 @@ public sealed class LateRedisTests
         await using var a = await Peer.ConnectAsync(nodeA);
         await redis.KillAsync();
         await using var nodeB = await RoomSignalNode.StartAsync(TestCluster.NodeConfiguration(redis, prefix));
+        var answer = await nodeB.NegotiateAsync();
+        Assert.True(answer.Status == 503 && answer.Body.StartsWith("redis: ", StringComparison.Ordinal), $"node B answered negotiate with {answer} while Redis was down");
         Assert.True(await Peer.IsRefusedAsync(nodeB), "node B accepted a connection while Redis was down");
         await redis.RestartAsync();
         await using var b = await Peer.ConnectWhenAcceptedAsync(nodeB, JoinDeadline);

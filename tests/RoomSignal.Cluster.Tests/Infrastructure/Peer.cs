@@ -59,8 +59,8 @@ internal sealed class Peer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Connects, trying again after a refusal as a real client would (a node refuses connections while it cannot reach
-    /// Redis: the backplane must subscribe each connection's channel), until it is accepted or <paramref name="timeout"/> runs out.
+    /// Connects, trying again after a refusal as a real client would (a node answers negotiation with 503 while its
+    /// backplane is not ready: it must subscribe each connection's channel), until it is accepted or <paramref name="timeout"/> runs out.
     /// </summary>
     public static async Task<Peer> ConnectWhenAcceptedAsync(IRoomSignalEndpoint node, TimeSpan timeout)
     {
@@ -91,9 +91,10 @@ internal sealed class Peer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts the connection and checks that the server kept it: the handshake completes before the server subscribes
-    /// the connection's channel, so a refused connection is closed just after it started. The server answers an
-    /// unknown method with an error only once it serves the connection.
+    /// Starts the connection and checks that the server kept it. A node whose backplane is not ready refuses the
+    /// negotiation (503), so <c>StartAsync</c> throws; a node that loses Redis between the negotiation and the
+    /// WebSocket closes the connection just after its handshake, when the backplane cannot subscribe its channel,
+    /// which the probe catches: the server answers an unknown method with an error only once it serves the connection.
     /// </summary>
     private async Task<bool> TryStartAcceptedAsync()
     {

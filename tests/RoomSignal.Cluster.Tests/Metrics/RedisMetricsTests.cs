@@ -52,6 +52,9 @@ public sealed class RedisMetricsTests
         // Redis down: the gauge drops, a relay to the other node and a leave fail on Redis and are counted.
         await redis.KillAsync();
         await UntilAsync(nodeA, s => s.Sum("roomsignal_redis_connected") == 0, "node A to report Redis down");
+        var refused = await nodeA.NegotiateAsync();
+        Assert.True(refused.Status == 503, $"negotiate while Redis is down answered {refused}");
+        await UntilAsync(nodeA, s => s.Sum("roomsignal_connection_refusals_total", ("reason", "redis")) == 1, "node A to count the negotiation it refused for Redis");
         try
         {
             await a.OfferAsync(b.Id, room, "v=0 lost");
