@@ -42,4 +42,28 @@ public static class TestHubConnections
         configure?.Invoke(builder);
         return builder.Build();
     }
+
+    /// <summary>
+    /// Starts a connection the server is expected to refuse after its handshake, and returns the error it closed with
+    /// (the handshake completes before the hub hears of the connection, so starting may succeed or fail).
+    /// </summary>
+    public static async Task<Exception?> StartExpectingCloseAsync(HubConnection connection, string what)
+    {
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.Closed += e =>
+        {
+            closed.TrySetResult(e);
+            return Task.CompletedTask;
+        };
+        try
+        {
+            await connection.StartAsync().Within($"{what}'s handshake");
+        }
+        catch (Exception ex) when (ex is not TimeoutException)
+        {
+            closed.TrySetResult(ex);
+        }
+
+        return await closed.Task.Within($"{what} to be closed");
+    }
 }

@@ -52,22 +52,6 @@ public sealed class PerUserConnectionCapTests
     private static async Task<Exception?> ConnectExpectingRefusalAsync(RoomSignalNode node, string token)
     {
         await using var connection = TestHubConnections.Create(node.HubUriWithToken(token));
-        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        connection.Closed += e =>
-        {
-            closed.TrySetResult(e);
-            return Task.CompletedTask;
-        };
-        try
-        {
-            // The handshake completes before the hub hears of the connection, so starting may succeed or fail.
-            await connection.StartAsync().Within("the capped connection's handshake");
-        }
-        catch (Exception ex) when (ex is not TimeoutException)
-        {
-            closed.TrySetResult(ex);
-        }
-
-        return await closed.Task.Within("the capped connection to be closed");
+        return await TestHubConnections.StartExpectingCloseAsync(connection, "the capped connection");
     }
 }

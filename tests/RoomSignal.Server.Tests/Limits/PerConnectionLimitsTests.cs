@@ -118,23 +118,7 @@ public sealed class PerConnectionLimitsTests
         var second = await TestPeer.ConnectAsync(node);
 
         var third = node.CreateHubConnection();
-        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        third.Closed += e =>
-        {
-            closed.TrySetResult(e);
-            return Task.CompletedTask;
-        };
-        try
-        {
-            // The handshake completes before the hub hears of the connection, so starting may succeed or fail.
-            await third.StartAsync().Within("the third connection's handshake");
-        }
-        catch (Exception ex) when (ex is not TimeoutException)
-        {
-            closed.TrySetResult(ex);
-        }
-
-        var error = await closed.Task.Within("the third connection to be closed");
+        var error = await TestHubConnections.StartExpectingCloseAsync(third, "the third connection");
         Assert.Contains("connections: at most 2 connections from one address", error?.Message, StringComparison.Ordinal);
         await third.DisposeAsync();
 
