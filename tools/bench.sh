@@ -28,6 +28,10 @@ mkdir -p "$OUT"
 command -v redis-server >/dev/null || { echo "redis-server is required" >&2; exit 2; }
 command -v node >/dev/null || { echo "node is required (for the report)" >&2; exit 2; }
 
+# The ceiling's best settings (ceiling section): inline scheduling (--inline), socket completions on the epoll
+# thread, and thread-pool workers that do not spin before sleeping.
+CEILING_BEST_ENV="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0"
+
 pids=()
 cleanup() { local pid; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT
@@ -113,7 +117,7 @@ for section in $SECTIONS; do
       stop "$a" "$b" "$REDIS_PID"
       ;;
     relay-ceiling)
-      p=$(free_port); CEILING_ENV="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" start_ceiling ceiling "$p" --inline; c=$LAST_PID
+      p=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling "$p" --inline; c=$LAST_PID
       relay_set relay/ceiling-best "ws://127.0.0.1:$p/hubs/room" "$c"
       stop "$c"
       ;;
@@ -122,7 +126,10 @@ for section in $SECTIONS; do
       # CEILING_VARIANTS="default servergc" runs only those (one variant takes about 70 s).
       for variant in "default||" "inline|--inline|" "inline+completions|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" \
                      "no-batch|--batch false|" "servergc|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_gcServer=1" \
-                     "nonconcurrent-gc|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_gcConcurrent=0"; do
+                     "nonconcurrent-gc|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_gcConcurrent=0" \
+                     "spin0|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0" \
+                     "default+spin0||DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0" \
+                     "servergc-nodatas|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 DOTNET_gcServer=1 DOTNET_GCDynamicAdaptationMode=0"; do
         IFS='|' read -r name args envs <<<"$variant"
         [ -n "${CEILING_VARIANTS:-}" ] && [[ " $CEILING_VARIANTS " != *" $name "* ]] && continue
         p=$(free_port); CEILING_ENV="$envs" start_ceiling "ceiling-$name" "$p" $args; c=$LAST_PID
@@ -132,11 +139,16 @@ for section in $SECTIONS; do
       ;;
     product)
       # The server's own settings, one at a time against what ships (appsettings.json / runtimeconfig).
-      for variant in "shipped|" "inline|Kestrel__Sockets__UnsafePreferInlineScheduling=true" \
+      # PRODUCT_VARIANTS="shipped spinning" runs only those (one variant takes about 70 s). What ships includes the
+      # runtimeconfig's UnfairSemaphoreSpinLimit=0 and GC DynamicAdaptationMode=0; `spinning` and `datas` each put
+      # back the runtime's default (the environment variables override the runtimeconfig).
+      for variant in "shipped|" "spinning|DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=70" "datas|DOTNET_GCDynamicAdaptationMode=1" \
+                     "inline|Kestrel__Sockets__UnsafePreferInlineScheduling=true" \
                      "inline+completions|Kestrel__Sockets__UnsafePreferInlineScheduling=true DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" \
                      "workstation-nonconcurrent-gc|DOTNET_gcServer=0 DOTNET_gcConcurrent=0" \
                      "all|Kestrel__Sockets__UnsafePreferInlineScheduling=true DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_gcServer=0 DOTNET_gcConcurrent=0"; do
         IFS='|' read -r name envs <<<"$variant"
+        [ -n "${PRODUCT_VARIANTS:-}" ] && [[ " $PRODUCT_VARIANTS " != *" $name "* ]] && continue
         p=$(free_port); PRODUCT_EXTRA_ENV="$envs" start_product "product-$name" "$p"; a=$LAST_PID
         relay_set "product/$name" "ws://127.0.0.1:$p/hubs/room" "$a"
         stop "$a"
@@ -156,7 +168,7 @@ for section in $SECTIONS; do
         run "ladder/product-2nodes/$rate" -- "${RELAY[@]}" --mode open --rate "$rate" --urls "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" --server-pids "$a,$b" --redis "127.0.0.1:$REDIS_PORT"
       done
       stop "$a" "$b" "$REDIS_PID"
-      p=$(free_port); CEILING_ENV="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" start_ceiling ceiling "$p" --inline; c=$LAST_PID; warm "ws://127.0.0.1:$p/hubs/room"
+      p=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling "$p" --inline; c=$LAST_PID; warm "ws://127.0.0.1:$p/hubs/room"
       for rate in 1000 2500 5000 7500 10000 12500 15000 20000; do
         run "ladder/ceiling-best/$rate" -- "${RELAY[@]}" --mode open --rate "$rate" --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$c"
       done
@@ -177,7 +189,7 @@ for section in $SECTIONS; do
     join-ceiling)
       # The same joins against the ceiling (rooms and events written by hand, no SignalR): the latency floor
       # of this box and driver, to tell the server's share of the join tail from the machine's.
-      p=$(free_port); CEILING_ENV="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" start_ceiling ceiling-join "$p" --inline; c=$LAST_PID
+      p=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling-join "$p" --inline; c=$LAST_PID
       warm_join "ws://127.0.0.1:$p/hubs/room"
       run join/ceiling-best -- join --rooms 100 --peers 10 --rate 500 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$c" --max-seconds 60
       stop "$c"
@@ -244,11 +256,15 @@ for section in $SECTIONS; do
       ;;
     idle-2nodes)
       # Redis used_memory per connection: N connections over two nodes (N/2 each), joined to rooms of 4.
+      # Fresh nodes and Redis for every repetition: a node that held connections before does not give its memory
+      # back, so a second run on it would start from the first one's RSS.
       N=${IDLE_CONNECTIONS:-19000}
-      start_redis; p1=$(free_port); PRODUCT_EXTRA_ENV="RoomSignal__Limits__MaxConnections=$((N + 200)) ${IDLE_ENV:-}" start_product nodeA "$p1" "$REDIS_PORT"; a=$LAST_PID
-      p2=$(free_port); PRODUCT_EXTRA_ENV="RoomSignal__Limits__MaxConnections=$((N + 200)) ${IDLE_ENV:-}" start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID
-      run idle/product-2nodes -- idle --connections "$N" --room-size 4 --hold 20 --settle 5 --urls "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" --server-pids "$a,$b" --redis "127.0.0.1:$REDIS_PORT" --max-seconds 180
-      stop "$a" "$b" "$REDIS_PID"
+      for i in $(seq "$REPEAT"); do
+        start_redis; p1=$(free_port); PRODUCT_EXTRA_ENV="RoomSignal__Limits__MaxConnections=$((N + 200)) ${IDLE_ENV:-}" start_product nodeA "$p1" "$REDIS_PORT"; a=$LAST_PID
+        p2=$(free_port); PRODUCT_EXTRA_ENV="RoomSignal__Limits__MaxConnections=$((N + 200)) ${IDLE_ENV:-}" start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID
+        REPEAT=1 run "idle/product-2nodes/$i" -- idle --connections "$N" --room-size 4 --hold 20 --settle 5 --urls "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" --server-pids "$a,$b" --redis "127.0.0.1:$REDIS_PORT" --max-seconds 180
+        stop "$a" "$b" "$REDIS_PID"
+      done
       ;;
     connect)
       N=${CONNECT_CONNECTIONS:-19000}

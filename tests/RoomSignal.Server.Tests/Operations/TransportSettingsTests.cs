@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -28,6 +29,24 @@ public sealed class TransportSettingsTests
         await b.JoinAsync(room);
         await a.Client.SendOfferAsync(b.Id, room, "v=0 inline").Within("offer");
         Assert.Equal(new SdpMessage(a.Id, b.Id, room, "v=0 inline"), await b.WaitForAsync<SdpMessage>(RoomClientEvents.Offer));
+    }
+
+    [Fact]
+    public void TheServersRuntimeConfigurationKeepsIdleWorkersFromSpinningAndTheGcHeapCountFixed()
+    {
+        // What `dotnet build` and `dotnet publish` (and so the Docker image) put beside RoomSignal.Server.dll; the
+        // runtime reads it at start. docs/benchmarks.md measures both settings (relay CPU per message, join p99).
+        var path = Path.ChangeExtension(RoomSignalProcess.ServerDll, ".runtimeconfig.json");
+        using var config = JsonDocument.Parse(File.ReadAllText(path));
+        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+
+        Assert.True(properties.TryGetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit", out var spinLimit),
+            $"{path} does not set System.Threading.ThreadPool.UnfairSemaphoreSpinLimit");
+        Assert.Equal(0, spinLimit.GetInt32());
+        Assert.True(properties.GetProperty("System.GC.Server").GetBoolean(), "the server ships with server GC");
+        Assert.True(properties.TryGetProperty("System.GC.DynamicAdaptationMode", out var adaptation),
+            $"{path} does not turn off the GC's dynamic adaptation (System.GC.DynamicAdaptationMode)");
+        Assert.Equal(0, adaptation.GetInt32());
     }
 
     [Fact]
