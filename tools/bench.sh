@@ -127,7 +127,7 @@ for section in $SECTIONS; do
       for variant in "default||" "inline|--inline|" "inline+completions|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1" \
                      "no-batch|--batch false|" "servergc|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_gcServer=1" \
                      "nonconcurrent-gc|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_gcConcurrent=0" \
-                     "spin0|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0" \
+                     "spin0|--inline|$CEILING_BEST_ENV" \
                      "default+spin0||DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0" \
                      "servergc-nodatas|--inline|DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 DOTNET_gcServer=1 DOTNET_GCDynamicAdaptationMode=0"; do
         IFS='|' read -r name args envs <<<"$variant"
