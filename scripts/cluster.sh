@@ -68,7 +68,12 @@ wait_ready() {
   while :; do
     pending=()
     for i in $(seq 1 "$nodes"); do
-      alive "node$i" || die "node$i exited while starting; see $STATE/logs/node$i.log:$(echo; tail -20 "$STATE/logs/node$i.log")"
+      if ! alive "node$i"; then
+        # The free-port check at the start cannot see a client socket that holds the port as its local end.
+        grep -q 'address already in use' "$STATE/logs/node$i.log" 2>/dev/null \
+          && die "port $((port + i)) on 127.0.0.1 is in use (node$i could not bind it); choose another --port"
+        die "node$i exited while starting; see $STATE/logs/node$i.log:$(echo; tail -20 "$STATE/logs/node$i.log")"
+      fi
       [ "$(http_status "http://127.0.0.1:$((port + i))/readyz")" = 200 ] || pending+=("node$i")
     done
     [ ${#pending[@]} -eq 0 ] && [ "$(http_status "http://127.0.0.1:$port/readyz")" = 200 ] && return 0
@@ -98,6 +103,8 @@ cmd_up() {
   # Only what an earlier up left here: ROOMSIGNAL_CLUSTER_DIR may point at a directory with other files in it.
   rm -rf "$STATE/pids" "$STATE/logs" "$STATE/nginx" "$STATE/topology" "$STATE/coturn.pid"
   mkdir -p "$STATE/pids" "$STATE/logs" "$STATE/nginx/tmp"
+  # A failed up leaves nothing running: otherwise the next up finds it and refuses with "already running".
+  trap 'rc=$?; [ $rc -eq 0 ] || { echo "cluster: up failed; stopping what it started" >&2; cmd_down >&2; }' EXIT
   echo "$port $nodes" >"$STATE/topology"
   local secret; secret=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
 

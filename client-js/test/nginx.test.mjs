@@ -27,9 +27,10 @@ async function cluster(...args) {
 
 before(async () => {
   await buildBundles();
-  // cluster.sh takes ports N..N+200; try a few random bases in case one is taken.
+  // cluster.sh takes ports N..N+200, kept below the kernel's ephemeral range (32768 and up) so that no client
+  // socket holds one as its local end; try a few random bases in case one is taken anyway.
   for (let attempt = 0; ; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
     try {
       const { stdout } = await cluster('up', '--port', String(port), '--nodes', '2');
       front = stdout.trim().split('\n').pop();
