@@ -195,13 +195,19 @@ for section in $SECTIONS; do
       stop "$c"
       ;;
     churn)
-      p=$(free_port); start_product node1 "$p"; a=$LAST_PID; warm_join "ws://127.0.0.1:$p/hubs/room"
-      run churn/product-1node -- churn --cycles 10000 --actors 64 --rooms 16 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$a" --duration 90 --max-seconds 150
-      stop "$a"
-      start_redis; p1=$(free_port); start_product nodeA "$p1" "$REDIS_PORT"; a=$LAST_PID
-      p2=$(free_port); start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID; warm_join "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
-      run churn/product-2nodes -- churn --cycles 10000 --actors 64 --rooms 16 --urls "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" --server-pids "$a,$b" --redis "127.0.0.1:$REDIS_PORT" --duration 90 --max-seconds 150
-      stop "$a" "$b" "$REDIS_PID"
+      # Fresh nodes (and Redis) for every repetition, as for idle: "memory back to its baseline" compares a run's
+      # own before and after, and a second run on the same nodes would start from the first one's high-water mark.
+      for i in $(seq "$REPEAT"); do
+        p=$(free_port); start_product node1 "$p"; a=$LAST_PID; warm_join "ws://127.0.0.1:$p/hubs/room"
+        REPEAT=1 run "churn/product-1node/$i" -- churn --cycles 10000 --actors 64 --rooms 16 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$a" --duration 90 --max-seconds 150
+        stop "$a"
+      done
+      for i in $(seq "$REPEAT"); do
+        start_redis; p1=$(free_port); start_product nodeA "$p1" "$REDIS_PORT"; a=$LAST_PID
+        p2=$(free_port); start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID; warm_join "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
+        REPEAT=1 run "churn/product-2nodes/$i" -- churn --cycles 10000 --actors 64 --rooms 16 --urls "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" --server-pids "$a,$b" --redis "127.0.0.1:$REDIS_PORT" --duration 90 --max-seconds 150
+        stop "$a" "$b" "$REDIS_PID"
+      done
       ;;
     idle)
       N=${IDLE_CONNECTIONS:-19000}

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Microsoft.AspNetCore.SignalR;
@@ -9,7 +10,7 @@ namespace RoomSignal.Cluster.Tests.Failures;
 /// <summary>
 /// redis-server killed and started again (empty) while two peers on two node processes relay to each other without
 /// pause: nothing hangs, what could not be delivered is refused to its sender with a clear error (and counted), no
-/// relay the server accepted is lost, <c>/readyz</c> goes 503 and back to 200, relaying resumes, and each node logs
+/// relay the server accepted is lost uncounted (but the one in flight at the instant Redis dies), <c>/readyz</c> goes 503 and back to 200, relaying resumes, and each node logs
 /// the outage once.
 /// </summary>
 public sealed class RedisRestartDuringRelayTests
@@ -32,9 +33,11 @@ public sealed class RedisRestartDuringRelayTests
 
         // a offers to b, b answers a, one after the other, every 10 ms, numbered; every call is time-boxed.
         var accepted = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var timings = new System.Collections.Concurrent.ConcurrentDictionary<string, (long Start, long End)>();
         var refusals = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var stop = new CancellationTokenSource();
         var sent = 0;
+        long killStart = 0, killEnd = 0;
         var relay = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
@@ -48,10 +51,12 @@ public sealed class RedisRestartDuringRelayTests
 
         async Task Attempt(Func<Task> call, string what)
         {
+            var start = Stopwatch.GetTimestamp();
             try
             {
                 await call().Within(what, TimeSpan.FromSeconds(5)); // nothing may hang
                 accepted.Add(what);
+                timings[what] = (start, Stopwatch.GetTimestamp());
             }
             catch (HubException ex)
             {
@@ -66,7 +71,9 @@ public sealed class RedisRestartDuringRelayTests
         {
             await Eventually.UntilAsync(() => b.Offers.Count >= 20 && a.Answers.Count >= 20, "the relay to run across the nodes", Deadline);
 
+            killStart = Stopwatch.GetTimestamp();
             await redis.KillAsync();
+            killEnd = Stopwatch.GetTimestamp();
             await Eventually.UntilAsync(async () => await ReadyAsync(nodeA) == HttpStatusCode.ServiceUnavailable && await ReadyAsync(nodeB) == HttpStatusCode.ServiceUnavailable,
                 "both nodes' /readyz to report 503 while Redis is down", Deadline);
             var refusedBefore = refusals.Count;
@@ -89,6 +96,10 @@ public sealed class RedisRestartDuringRelayTests
 
         // Every relay the server accepted arrived, except those published in the moment after the restart when the
         // receiving node had not resubscribed yet: Redis tells the sender no node heard them, and they are counted.
+        // The one exception: the relay in flight while Redis was being killed (the loop sends one at a time). PUBLISH
+        // answers how many subscribers Redis queued the message for, not how many it reached: the answer to the publisher
+        // and the message to the subscriber are separate writes, and a SIGKILL between them loses a relay its sender saw
+        // accepted (seen once in CI: offer 22, sent as the kill landed; docs/operations.md says so).
         var scrapeA = await PrometheusScrape.ReadAsync(nodeA);
         var scrapeB = await PrometheusScrape.ReadAsync(nodeB);
         var unheard = scrapeA.Sum("roomsignal_backplane_unheard_total") + scrapeB.Sum("roomsignal_backplane_unheard_total");
@@ -99,7 +110,7 @@ public sealed class RedisRestartDuringRelayTests
                 () =>
                 {
                     var received = b.Offers.Select(o => o.Sdp["v=0 ".Length..]).Concat(a.Answers.Select(x => x.Sdp["v=0 ".Length..])).ToHashSet(StringComparer.Ordinal);
-                    lost = [.. accepted.Where(x => !received.Contains(x)).Order(StringComparer.Ordinal)];
+                    lost = [.. accepted.Where(x => !received.Contains(x) && !InFlightAtTheKill(x)).Order(StringComparer.Ordinal)];
                     return lost.Length <= unheard;
                 },
                 "every accepted relay to arrive or be counted as unheard",
@@ -109,6 +120,11 @@ public sealed class RedisRestartDuringRelayTests
         {
             Assert.Fail($"{lost.Length} of {accepted.Count} accepted relays never arrived and only {unheard} were counted unheard: {string.Join(", ", lost.Take(20))}");
         }
+
+        var inFlight = accepted.Where(InFlightAtTheKill).ToArray();
+        Assert.True(inFlight.Length <= 2, $"{inFlight.Length} accepted relays overlapped the kill (one at a time was sent): {string.Join(", ", inFlight)}");
+
+        bool InFlightAtTheKill(string what) => timings.TryGetValue(what, out var t) && t.Start <= killEnd && t.End >= killStart;
 
         // What was refused was said in words a user can act on, and counted by reason.
         Assert.NotEmpty(refusals);
