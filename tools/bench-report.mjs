@@ -53,7 +53,7 @@ function table(title, header, rows) {
 }
 
 const relayRows = [];
-for (const prefix of ['relay', 'ceiling', 'product']) {
+for (const prefix of ['pair', 'cpair', 'relay', 'ceiling', 'product']) {
   for (const [label, rs] of group(prefix)) {
     relayRows.push([
       label, okText(rs),
@@ -69,6 +69,26 @@ for (const prefix of ['relay', 'ceiling', 'product']) {
 table('Relay (median of the runs; latency one-way, CPU per delivered message from /proc)',
   ['label', 'runs ok', 'delivered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'server µs/msg', 'redis µs/msg', 'total µs/msg', 'driver cores'],
   relayRows);
+
+// Interleaved sets (relay-pair, cluster-pair): the ratio of each target to a reference, run by run (run i of one
+// target and run i of the other were taken minutes apart at most), then the median of those ratios.
+const ratioRows = [];
+for (const [prefix, target, refs] of [['pair', 'product-1node', ['ceiling-best', 'ceiling-default']], ['cpair', 'product-2nodes', ['product-1node']]]) {
+  for (const mode of ['open5000', 'closed']) {
+    const byRun = (name) => new Map(runs.filter((r) => r.label.startsWith(`${prefix}/${name}/${mode}/`)).map((r) => [r.label.split('/').pop(), r]));
+    const mine = byRun(target);
+    for (const ref of refs) {
+      const theirs = byRun(ref);
+      const pairs = [...mine].filter(([i]) => theirs.has(i)).map(([i, r]) => [r, theirs.get(i)]);
+      if (pairs.length === 0) continue;
+      const ratio = (f) => median(pairs.map(([x, y]) => { try { return f(x) / f(y); } catch { return NaN; } }));
+      ratioRows.push([`${prefix}: ${target} / ${ref}`, mode, pairs.length,
+        fmt(ratio((r) => r.cpu.total_us_per_msg), 2) + '×', fmt(ratio((r) => r.results.latency.p99_ms), 2) + '×',
+        fmt(ratio((r) => r.results.delivered_per_s), 2) + '×']);
+    }
+  }
+}
+table('Interleaved ratios (median of the run-by-run ratios)', ['pair', 'load', 'run pairs', 'total µs/msg', 'p99', 'delivered/s'], ratioRows);
 
 table('Join (1,000 peers into 100 rooms at 500 joins/s)',
   ['label', 'runs ok', 'joins/s', 'result p50 ms', 'result p99 ms', 'created p99 ms', 'room settled p99 ms', 'anomalies', 'server µs/join'],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reruns the benchmark set of docs/benchmarks.md and prints its tables (tools/bench-report.mjs).
 #
-#   tools/bench.sh [SECTION...]     sections: relay ceiling product ladder join churn idle idle-gc connect connect-restart (default: all)
+#   tools/bench.sh [SECTION...]     sections: relay-pair cluster-pair relay ceiling product ladder join churn idle idle-gc
+#                                   connect connect-restart (default: all); diagnostics: idle-gcdump churn-gcdump
 #
 # Every server runs as a child process on a free loopback port: RoomSignal on one node, two nodes
 # sharing a private redis-server, and the ceiling relay (tools/RoomSignal.LoadTest ceiling). Every run
@@ -18,10 +19,10 @@ WARMUP=${WARMUP:-2}
 OUT=${BENCH_OUT:-$ROOT/bench-results/$(date -u +%Y%m%dT%H%M%SZ)}
 TOOL="$ROOT/tools/RoomSignal.LoadTest/bin/Release/net10.0/RoomSignal.LoadTest.dll"
 SERVER_DIR="$ROOT/src/RoomSignal.Server/bin/Release/net10.0"
-SECTIONS=${*:-relay ceiling product ladder join churn idle idle-gc connect connect-restart}
-# Sections that take several minutes split into parts that fit one `heavy --all` call (240 s):
-# `relay` is relay-1node relay-2nodes relay-ceiling, `join` is join-1node join-2nodes. Give the parts
-# the same BENCH_OUT and the report covers them all.
+SECTIONS=${*:-relay-pair cluster-pair relay ceiling product ladder join churn idle idle-gc connect connect-restart}
+# Some sections are groups of parts that can also run alone: `relay` is relay-1node relay-2nodes relay-ceiling,
+# `join` is join-1node join-2nodes join-ceiling, `idle` is idle idle-2nodes. Give parts run separately the same
+# BENCH_OUT and the report covers them all.
 SECTIONS=$(echo " $SECTIONS " | sed -e 's/ relay / relay-1node relay-2nodes relay-ceiling /' -e 's/ join / join-1node join-2nodes join-ceiling /' -e 's/ idle / idle idle-2nodes /')
 mkdir -p "$OUT"
 [ -f "$TOOL" ] && [ -f "$SERVER_DIR/RoomSignal.Server.dll" ] || { echo "build first: dotnet build RoomSignal.sln -c Release" >&2; exit 2; }
@@ -102,9 +103,47 @@ relay_set() { # LABEL_PREFIX URLS PIDS [REDIS]
   run "$1/closed" -- "${RELAY[@]}" --mode closed --window 2 --urls "$2" --server-pids "$3" "${redis_arg[@]}"
 }
 
+# interleave LABEL_PREFIX "NAME=URLS=PIDS[=REDIS] ...": every target's runs taken in turn (A B C A B C ...), so a
+# machine whose speed drifts over minutes (this VM's did by 20% within half an hour) moves every target alike and the
+# ratios between them hold. Labels: LABEL_PREFIX/NAME/open5000/i and LABEL_PREFIX/NAME/closed/i.
+interleave() {
+  local prefix=$1 i t name urls tpids redis extra; shift
+  for i in $(seq "$REPEAT"); do
+    for mode in open5000 closed; do
+      for t in "$@"; do
+        IFS='=' read -r name urls tpids redis <<<"$t"
+        extra=(); [ -n "$redis" ] && extra=(--redis "127.0.0.1:$redis")
+        if [ "$mode" = open5000 ]; then
+          REPEAT=1 run "$prefix/$name/open5000/$i" -- "${RELAY[@]}" --mode open --rate 5000 --urls "$urls" --server-pids "$tpids" "${extra[@]}"
+        else
+          REPEAT=1 run "$prefix/$name/closed/$i" -- "${RELAY[@]}" --mode closed --window 2 --urls "$urls" --server-pids "$tpids" "${extra[@]}"
+        fi
+      done
+    done
+  done
+}
+
 for section in $SECTIONS; do
   log "section $section"
   case $section in
+    relay-pair)
+      # The targets' ratios, interleaved: one node as shipped, the ceiling's best at 5,000 msg/s (inline scheduling,
+      # inline completions, no spinning) and the ceiling's defaults (its best at the closed-loop maximum).
+      p=$(free_port); start_product node1 "$p"; a=$LAST_PID; warm "ws://127.0.0.1:$p/hubs/room"
+      cb=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling-best "$cb" --inline; c1=$LAST_PID; warm "ws://127.0.0.1:$cb/hubs/room"
+      pd=$(free_port); CEILING_ENV="" start_ceiling ceiling-default "$pd"; c2=$LAST_PID; warm "ws://127.0.0.1:$pd/hubs/room"
+      interleave pair "product-1node=ws://127.0.0.1:$p/hubs/room=$a" "ceiling-best=ws://127.0.0.1:$cb/hubs/room=$c1" "ceiling-default=ws://127.0.0.1:$pd/hubs/room=$c2"
+      stop "$a" "$c1" "$c2"
+      ;;
+    cluster-pair)
+      # Two nodes + Redis (every pair across nodes) against one node, interleaved.
+      p=$(free_port); start_product node1 "$p"; a=$LAST_PID; warm "ws://127.0.0.1:$p/hubs/room"
+      start_redis; p1=$(free_port); start_product nodeA "$p1" "$REDIS_PORT"; na=$LAST_PID
+      p2=$(free_port); start_product nodeB "$p2" "$REDIS_PORT"; nb=$LAST_PID
+      WARM=$WARM_SECONDS_CLUSTER warm "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
+      interleave cpair "product-1node=ws://127.0.0.1:$p/hubs/room=$a" "product-2nodes=ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room=$na,$nb=$REDIS_PORT"
+      stop "$a" "$na" "$nb" "$REDIS_PID"
+      ;;
     relay-1node)
       p=$(free_port); start_product node1 "$p"; a=$LAST_PID
       relay_set "relay/product-1node${VARIANT:+-$VARIANT}" "ws://127.0.0.1:$p/hubs/room" "$a"
@@ -163,7 +202,8 @@ for section in $SECTIONS; do
       done
       stop "$a"
       start_redis; p1=$(free_port); start_product nodeA "$p1" "$REDIS_PORT"; a=$LAST_PID
-      p2=$(free_port); start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID; warm "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
+      p2=$(free_port); start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID
+      WARM=$WARM_SECONDS_CLUSTER warm "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
       for rate in 1000 2500 5000 7500 10000; do
         run "ladder/product-2nodes/$rate" -- "${RELAY[@]}" --mode open --rate "$rate" --urls "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" --server-pids "$a,$b" --redis "127.0.0.1:$REDIS_PORT"
       done
@@ -208,6 +248,35 @@ for section in $SECTIONS; do
         REPEAT=1 run "churn/product-2nodes/$i" -- churn --cycles 10000 --actors 64 --rooms 16 --urls "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" --server-pids "$a,$b" --redis "127.0.0.1:$REDIS_PORT" --duration 90 --max-seconds 150
         stop "$a" "$b" "$REDIS_PID"
       done
+      ;;
+    churn-gcdump)
+      # Is what churn leaves behind kept? The same node (CHURN_NODES=2: two nodes and Redis) churned REPEAT times, a
+      # heap dump (dotnet-gcdump, which forces a full GC first) of each node before and after every run: the live heap
+      # against the RSS. Not a measured run (the dumps' collections change the RSS that follows); logs one line each.
+      export PATH="$PATH:$HOME/.dotnet/tools"
+      command -v dotnet-gcdump >/dev/null || { echo "churn-gcdump needs dotnet-gcdump (dotnet tool install -g dotnet-gcdump)" >&2; exit 2; }
+      if [ "${CHURN_NODES:-1}" = 2 ]; then
+        start_redis; p1=$(free_port); start_product nodeA "$p1" "$REDIS_PORT"; a=$LAST_PID
+        p2=$(free_port); start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID
+        urls="ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"; cpids="$a,$b"; tag=2nodes
+      else
+        p=$(free_port); start_product node1 "$p"; a=$LAST_PID; urls="ws://127.0.0.1:$p/hubs/room"; cpids="$a"; tag=1node
+      fi
+      warm_join "$urls"
+      dump_all() { # NAME: live heap of every node, then their RSS
+        local q line=""
+        for q in ${cpids//,/ }; do
+          dotnet-gcdump collect -p "$q" -o "$OUT/churn-$tag-$1-$q.gcdump" >/dev/null 2>&1
+          line+="$(dotnet-gcdump report "$OUT/churn-$tag-$1-$q.gcdump" 2>/dev/null | head -1 | tr -s ' ')"
+        done
+        log "churn-gcdump $tag $1: live heap$line; RSS after the dump $(for q in ${cpids//,/ }; do awk '/VmRSS/{printf "%d ", $2/1024}' "/proc/$q/status"; done)MiB"
+      }
+      dump_all baseline
+      for i in $(seq "$REPEAT"); do
+        REPEAT=1 run "diag/churn-gcdump-$tag/$i" -- churn --cycles 10000 --actors 64 --rooms 16 --urls "$urls" --server-pids "$cpids" --duration 90 --max-seconds 150
+        dump_all "after-run-$i"
+      done
+      stop ${cpids//,/ } ${REDIS_PID:-}
       ;;
     idle)
       N=${IDLE_CONNECTIONS:-19000}

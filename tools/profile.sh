@@ -3,16 +3,23 @@
 # allocation rate, GC, JIT, lock contention) read while the driver runs an open loop, after a 10 s
 # warm-up. Output: $PROFILE_OUT (default bench-results/profile-<UTC time>/).
 #
-#   tools/profile.sh [TARGET...]   targets: 1node ceiling 2nodes (default: 1node ceiling)
+#   tools/profile.sh [TARGET...]   targets: 1node ceiling 2nodes perf-1node perf-ceiling perf-2nodes (default: 1node ceiling)
 #   RATE=2500 tools/profile.sh 1node 2nodes   # the 1-node / 2-node comparison below saturation
+#   tools/profile.sh perf-1node perf-ceiling  # where the CPU goes: kernel, runtime, managed code by owner
 #
 # 1node also records a sampled thread-time trace (dotnet-trace report topN). 2nodes starts a private
 # redis-server and two nodes, measures what the idle cluster costs (CPU of both nodes and Redis over
 # 10 s with no client), then reads both nodes' counters under load and Redis's INFO commandstats
 # before and after the run, so the summary gives Redis commands per delivered message.
+# perf-* sample each server's CPU with Linux perf (cpu-clock, 1,999 Hz, call graphs) for PERF_SECONDS (default 6)
+# while the driver holds RATE, after a warm-up (10 s, 45 s for two nodes), and split the server's CPU per delivered
+# message into kernel, runtime (libcoreclr, libclrjit, libSystem.Native), libc and managed code, the managed part by
+# owner (RoomSignal, System.Text.Json, SignalR, Kestrel, pipelines, ...). The servers run with the settings that ship
+# plus DOTNET_PerfMapEnabled=1 (JIT symbols for perf), DOTNET_ReadyToRun=0 (so framework code is JIT-compiled and
+# named too) and DOTNET_EnableWriteXorExecute=0. Needs perf (Debian: linux-perf).
 # Needs the Release build, redis-server, and the dotnet-counters and dotnet-trace global tools
-# (dotnet tool install -g dotnet-counters / dotnet-trace). Every measured run goes through
-# `/work/bin/heavy --all` on the shared box; the whole script takes about 40 s per target.
+# (dotnet tool install -g dotnet-counters / dotnet-trace). Run it on a quiet machine; it takes about 40 s per
+# target (perf-2nodes about 70 s).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:$HOME/.dotnet/tools"
@@ -22,15 +29,16 @@ TARGETS=${*:-1node ceiling}
 mkdir -p "$OUT"
 TOOL=tools/RoomSignal.LoadTest/bin/Release/net10.0/RoomSignal.LoadTest.dll
 SERVER_DIR=src/RoomSignal.Server/bin/Release/net10.0
-command -v dotnet-counters >/dev/null && command -v dotnet-trace >/dev/null || { echo "install dotnet-counters and dotnet-trace first" >&2; exit 2; }
+[[ " $TARGETS " =~ \ (1node|ceiling|2nodes)\  ]] && { command -v dotnet-counters >/dev/null && command -v dotnet-trace >/dev/null || { echo "install dotnet-counters and dotnet-trace first" >&2; exit 2; }; }
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT
 free_port() { local p; while :; do p=$(( 20000 + RANDOM % 12000 )); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
 wait_port() { for _ in $(seq 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; echo "nothing listens on $1" >&2; return 1; }
 cpu_s() { awk '{ printf "%.3f", ($14 + $15) / 100 }' "/proc/$1/stat"; } # utime + stime, clock ticks of 1/100 s
-start_node() { # PORT [REDIS_PORT NODE_ID] -> LAST_PID
-  local env=(RoomSignal__Limits__MaxConnectionsPerIp=0 RoomSignal__Limits__InvocationsPerSecond=1000000 RoomSignal__Limits__InvocationBurst=10000000)
+PERF_ENV=(DOTNET_PerfMapEnabled=1 DOTNET_ReadyToRun=0 DOTNET_EnableWriteXorExecute=0)
+start_node() { # PORT [REDIS_PORT NODE_ID] -> LAST_PID (env: NODE_EXTRA_ENV)
+  local env=(RoomSignal__Limits__MaxConnectionsPerIp=0 RoomSignal__Limits__InvocationsPerSecond=1000000 RoomSignal__Limits__InvocationBurst=10000000 ${NODE_EXTRA_ENV:-})
   [ -n "${2:-}" ] && env+=("RoomSignal__Redis__Configuration=127.0.0.1:$2" "RoomSignal__NodeId=$3")
   (cd "$SERVER_DIR" && exec env "${env[@]}" dotnet RoomSignal.Server.dll --urls "http://127.0.0.1:$1") >"$OUT/node-$1.log" 2>&1 &
   LAST_PID=$!; pids+=("$LAST_PID"); wait_port "$1"
@@ -83,8 +91,84 @@ profile() { # NAME URLS PIDS [REDIS_PORT]
     }
   ' "$name" "$OUT" "$3" "$redis" | tee "$OUT/$name-summary.txt"
 }
+perf_profile() { # NAME URLS PIDS WARM_SECONDS [REDIS_PORT]
+  local name=$1 urls=$2 warm=$4 redis=${5:-} extra=() seconds=${PERF_SECONDS:-6} p
+  command -v perf >/dev/null || { echo "perf-* targets need perf (apt-get install linux-perf)" >&2; exit 2; }
+  [ -n "$redis" ] && extra=(--redis "127.0.0.1:$redis")
+  IFS=, read -ra ps <<<"$3"
+  dotnet "$TOOL" relay --urls "$urls" --rooms 50 --peers 4 --mode open --rate "$RATE" --duration "$warm" --warmup 0 >/dev/null 2>&1
+  dotnet "$TOOL" relay --urls "$urls" --rooms 50 --peers 4 --mode open --rate "$RATE" --duration $((seconds + 4)) --warmup 3 --server-pids "$3" "${extra[@]}" >"$OUT/$name-relay.json" 2>/dev/null &
+  local d=$! recs=()
+  sleep 5
+  for p in "${ps[@]}"; do
+    perf record -q -e cpu-clock -F 1999 -g -p "$p" -o "$OUT/$name-$p.perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
+    recs+=($!)
+  done
+  wait "${recs[@]}" "$d"
+  for p in "${ps[@]}"; do
+    perf report -i "$OUT/$name-$p.perf.data" --no-children --sort dso,sym --stdio -q -g none --show-nr-samples --percent-limit 0 2>/dev/null >"$OUT/$name-$p.report.txt"
+  done
+  node -e '
+    const fs = require("fs");
+    const [name, out, pids] = process.argv.slice(1);
+    const r = JSON.parse(fs.readFileSync(`${out}/${name}-relay.json`, "utf8"));
+    const perMsg = r.cpu.server_us_per_msg; // all server pids together
+    console.log(`== ${name}: ${r.results.delivered_per_s} delivered/s, server ${perMsg} µs/msg, p99 ${r.results.latency.p99_ms} ms, lost ${r.results.lost} (perf attached)`);
+    const owners = [["RoomSignal", /\bRoomSignal\./], ["System.Text.Json", /System\.Text\.Json/], ["MessagePack", /MessagePack/],
+      ["SignalR", /Microsoft\.AspNetCore\.SignalR|Microsoft\.AspNetCore\.Http\.Connections/], ["Kestrel", /Kestrel/],
+      ["StackExchange.Redis", /StackExchange\.Redis|Pipelines\.Sockets\.Unofficial/], ["System.IO.Pipelines", /System\.IO\.Pipelines/],
+      ["sockets, WebSockets", /System\.Net\./], ["threading, tasks", /System\.Threading|System\.Runtime\.CompilerServices/],
+      ["other managed", /./]];
+    const all = {}; let total = 0;
+    for (const pid of pids.split(",")) {
+      const before = total;
+      for (const line of fs.readFileSync(`${out}/${name}-${pid}.report.txt`, "utf8").split("\n")) {
+        const m = /^\s*([\d.]+)%\s+(\d+)\s+(.+?)\s+\[(.)\]\s+(.*)$/.exec(line); // the dso of JIT code is "[JIT] tid N"
+        if (!m) continue;
+        const samples = +m[2], dso = m[3], sym = m[5]; // cpu-clock at a fixed rate: samples are CPU time, summed over processes
+        let key;
+        if (m[4] === "k" || dso.startsWith("[kernel")) key = "kernel";
+        else if (/^perf-\d+\.map$/.test(dso) || /^\[JIT\]/.test(dso) || /^memfd:doublemapper/.test(dso)) key = "managed: " + owners.find(([, re]) => re.test(sym))[0];
+        else if (/libcoreclr|libclrjit|libSystem\.|libclrgc/.test(dso)) key = "runtime (" + dso + ")";
+        else if (/^libc[.-]|^libm[.-]|ld-linux/.test(dso)) key = "libc";
+        else key = "other (" + dso + ")";
+        all[key] = (all[key] ?? 0) + samples;
+        total += samples;
+      }
+      if (total === before) console.log(`(no samples for process ${pid}: its perf recording failed; the split below is of the others)`);
+    }
+    const rows = Object.entries(all).sort((a, b) => b[1] - a[1]);
+    let managed = 0;
+    for (const [k, v] of rows) {
+      if (k.startsWith("managed")) managed += v;
+      console.log(`${k.padEnd(40)} ${(100 * v / total).toFixed(1).padStart(5)}%  ${(perMsg * v / total).toFixed(1).padStart(6)} µs/msg`);
+    }
+    console.log(`${"managed code in all".padEnd(40)} ${(100 * managed / total).toFixed(1).padStart(5)}%  ${(perMsg * managed / total).toFixed(1).padStart(6)} µs/msg (${total} samples)`);
+  ' "$name" "$OUT" "$3" | tee "$OUT/$name-summary.txt"
+}
 for target in $TARGETS; do
   case $target in
+    perf-1node)
+      p=$(free_port); NODE_EXTRA_ENV="${PERF_ENV[*]}" start_node "$p"; a=$LAST_PID
+      perf_profile perf-1node "ws://127.0.0.1:$p/hubs/room" "$a" 10
+      kill "$a"; wait "$a" 2>/dev/null
+      ;;
+    perf-ceiling)
+      p=$(free_port)
+      env "${PERF_ENV[@]}" DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$p" --inline >/dev/null 2>&1 &
+      c=$!; pids+=("$c"); wait_port "$p"
+      perf_profile perf-ceiling "ws://127.0.0.1:$p/hubs/room" "$c" 10
+      kill "$c"; wait "$c" 2>/dev/null
+      ;;
+    perf-2nodes)
+      rp=$(free_port)
+      redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no >"$OUT/redis.log" 2>&1 &
+      r=$!; pids+=("$r"); wait_port "$rp"
+      p1=$(free_port); NODE_EXTRA_ENV="${PERF_ENV[*]}" start_node "$p1" "$rp" nodeA; a=$LAST_PID
+      p2=$(free_port); NODE_EXTRA_ENV="${PERF_ENV[*]}" start_node "$p2" "$rp" nodeB; b=$LAST_PID
+      perf_profile perf-2nodes "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" "$a,$b" 45 "$rp"
+      kill "$a" "$b" "$r"; wait "$a" "$b" "$r" 2>/dev/null
+      ;;
     1node)
       p=$(free_port); start_node "$p"; a=$LAST_PID
       profile 1node "ws://127.0.0.1:$p/hubs/room" "$a"
@@ -93,7 +177,7 @@ for target in $TARGETS; do
       ;;
     ceiling)
       p=$(free_port)
-      DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_gcServer=1 dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$p" --inline >/dev/null 2>&1 &
+      DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$p" --inline >/dev/null 2>&1 &
       c=$!; pids+=("$c"); wait_port "$p"
       profile ceiling "ws://127.0.0.1:$p/hubs/room" "$c"
       kill "$c"; wait "$c" 2>/dev/null
