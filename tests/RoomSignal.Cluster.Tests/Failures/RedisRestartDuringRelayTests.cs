@@ -10,8 +10,8 @@ namespace RoomSignal.Cluster.Tests.Failures;
 /// <summary>
 /// redis-server killed and started again (empty) while two peers on two node processes relay to each other without
 /// pause: nothing hangs, what could not be delivered is refused to its sender with a clear error (and counted), no
-/// relay the server accepted is lost uncounted (but the one in flight at the instant Redis dies), <c>/readyz</c> goes 503 and back to 200, relaying resumes, and each node logs
-/// the outage once.
+/// relay the server accepted is lost uncounted (but the one in flight at the instant Redis dies), <c>/readyz</c> goes
+/// 503 and back to 200, relaying resumes, and each node logs the outage once.
 /// </summary>
 public sealed class RedisRestartDuringRelayTests
 {
