@@ -29,9 +29,7 @@ mkdir -p "$OUT"
 command -v redis-server >/dev/null || { echo "redis-server is required" >&2; exit 2; }
 command -v node >/dev/null || { echo "node is required (for the report)" >&2; exit 2; }
 
-# The ceiling's best settings (ceiling section): inline scheduling (--inline), socket completions on the epoll
-# thread, and thread-pool workers that do not spin before sleeping.
-CEILING_BEST_ENV="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0"
+. "$ROOT/tools/bench-lib.sh" # free_port, wait_port, CEILING_BEST_ENV (the ceiling's best, with --inline)
 
 pids=()
 cleanup() { local pid; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; wait 2>/dev/null; }
@@ -39,11 +37,6 @@ trap cleanup EXIT
 started=$(date +%s)
 log() { printf '[bench %4ss] %s\n' "$(( $(date +%s) - started ))" "$*" >&2; }
 
-free_port() {
-  local p
-  while :; do p=$(( 20000 + RANDOM % 12000 )); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done
-}
-wait_port() { for _ in $(seq 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; echo "nothing listens on $1" >&2; return 1; }
 stop() { local pid; for pid in "$@"; do kill "$pid" 2>/dev/null; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; done; } # local: callers keep their $p (port)
 
 # VARIANT=NAME with PRODUCT_EXTRA_ENV="..." runs the relay-1node / relay-2nodes sections under other server
@@ -96,28 +89,27 @@ warm_join() { # URLS: a discarded join and churn run, so the measured ones do no
   timeout 60 dotnet "$TOOL" join --rooms 100 --peers 10 --rate 500 --urls "$1" --max-seconds 50 >/dev/null 2>&1 || log "join warm-up against $1 failed"
   timeout 60 dotnet "$TOOL" churn --cycles 2000 --urls "$1" --max-seconds 50 >/dev/null 2>&1
 }
+# The two relay loads every set measures: open5000 (a fixed 5,000 msg/s) and closed (2 in flight per peer).
+mode_args() { case $1 in open5000) echo --mode open --rate 5000 ;; closed) echo --mode closed --window 2 ;; esac; }
 relay_set() { # LABEL_PREFIX URLS PIDS [REDIS]
-  local redis_arg=(); [ -n "${4:-}" ] && redis_arg=(--redis "127.0.0.1:$4")
+  local redis_arg=() mode; [ -n "${4:-}" ] && redis_arg=(--redis "127.0.0.1:$4")
   warm "$2"
-  run "$1/open5000" -- "${RELAY[@]}" --mode open --rate 5000 --urls "$2" --server-pids "$3" "${redis_arg[@]}"
-  run "$1/closed" -- "${RELAY[@]}" --mode closed --window 2 --urls "$2" --server-pids "$3" "${redis_arg[@]}"
+  for mode in open5000 closed; do
+    run "$1/$mode" -- "${RELAY[@]}" $(mode_args "$mode") --urls "$2" --server-pids "$3" "${redis_arg[@]}"
+  done
 }
 
 # interleave LABEL_PREFIX "NAME=URLS=PIDS[=REDIS] ...": every target's runs taken in turn (A B C A B C ...), so a
 # machine whose speed drifts over minutes (this VM's did by 20% within half an hour) moves every target alike and the
 # ratios between them hold. Labels: LABEL_PREFIX/NAME/open5000/i and LABEL_PREFIX/NAME/closed/i.
 interleave() {
-  local prefix=$1 i t name urls tpids redis extra; shift
+  local prefix=$1 i mode t name urls tpids redis extra; shift
   for i in $(seq "$REPEAT"); do
     for mode in open5000 closed; do
       for t in "$@"; do
         IFS='=' read -r name urls tpids redis <<<"$t"
         extra=(); [ -n "$redis" ] && extra=(--redis "127.0.0.1:$redis")
-        if [ "$mode" = open5000 ]; then
-          REPEAT=1 run "$prefix/$name/open5000/$i" -- "${RELAY[@]}" --mode open --rate 5000 --urls "$urls" --server-pids "$tpids" "${extra[@]}"
-        else
-          REPEAT=1 run "$prefix/$name/closed/$i" -- "${RELAY[@]}" --mode closed --window 2 --urls "$urls" --server-pids "$tpids" "${extra[@]}"
-        fi
+        REPEAT=1 run "$prefix/$name/$mode/$i" -- "${RELAY[@]}" $(mode_args "$mode") --urls "$urls" --server-pids "$tpids" "${extra[@]}"
       done
     done
   done
@@ -276,7 +268,8 @@ for section in $SECTIONS; do
         REPEAT=1 run "diag/churn-gcdump-$tag/$i" -- churn --cycles 10000 --actors 64 --rooms 16 --urls "$urls" --server-pids "$cpids" --duration 90 --max-seconds 150
         dump_all "after-run-$i"
       done
-      stop ${cpids//,/ } ${REDIS_PID:-}
+      stop ${cpids//,/ }
+      [ "$tag" = 2nodes ] && stop "$REDIS_PID"
       ;;
     idle)
       N=${IDLE_CONNECTIONS:-19000}

@@ -19,13 +19,7 @@ trap cleanup EXIT
 [ -f "$TOOL" ] || { echo "not ok - load tool not built: $TOOL"; echo "# pass 0"; echo "# fail 1"; exit 1; }
 [ -f "$SERVER_DIR/RoomSignal.Server.dll" ] || { echo "not ok - server not built in $SERVER_DIR"; echo "# pass 0"; echo "# fail 1"; exit 1; }
 
-free_port() {
-  local p
-  while :; do
-    p=$(( 20000 + RANDOM % 12000 ))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
+. "$ROOT/tools/bench-lib.sh" # free_port
 
 wait_healthy() { # port pid name
   for _ in $(seq 150); do

@@ -33,8 +33,12 @@ SERVER_DIR=src/RoomSignal.Server/bin/Release/net10.0
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT
-free_port() { local p; while :; do p=$(( 20000 + RANDOM % 12000 )); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
-wait_port() { for _ in $(seq 150); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; echo "nothing listens on $1" >&2; return 1; }
+. tools/bench-lib.sh # free_port, wait_port, CEILING_BEST_ENV
+start_redis() { # -> REDIS_PORT REDIS_PID
+  REDIS_PORT=$(free_port)
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$OUT/redis.log" 2>&1 &
+  REDIS_PID=$!; pids+=("$REDIS_PID"); wait_port "$REDIS_PORT"
+}
 cpu_s() { awk '{ printf "%.3f", ($14 + $15) / 100 }' "/proc/$1/stat"; } # utime + stime, clock ticks of 1/100 s
 PERF_ENV=(DOTNET_PerfMapEnabled=1 DOTNET_ReadyToRun=0 DOTNET_EnableWriteXorExecute=0)
 start_node() { # PORT [REDIS_PORT NODE_ID] -> LAST_PID (env: NODE_EXTRA_ENV)
@@ -155,15 +159,13 @@ for target in $TARGETS; do
       ;;
     perf-ceiling)
       p=$(free_port)
-      env "${PERF_ENV[@]}" DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$p" --inline >/dev/null 2>&1 &
+      env "${PERF_ENV[@]}" $CEILING_BEST_ENV dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$p" --inline >/dev/null 2>&1 &
       c=$!; pids+=("$c"); wait_port "$p"
       perf_profile perf-ceiling "ws://127.0.0.1:$p/hubs/room" "$c" 10
       kill "$c"; wait "$c" 2>/dev/null
       ;;
     perf-2nodes)
-      rp=$(free_port)
-      redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no >"$OUT/redis.log" 2>&1 &
-      r=$!; pids+=("$r"); wait_port "$rp"
+      start_redis; rp=$REDIS_PORT; r=$REDIS_PID
       p1=$(free_port); NODE_EXTRA_ENV="${PERF_ENV[*]}" start_node "$p1" "$rp" nodeA; a=$LAST_PID
       p2=$(free_port); NODE_EXTRA_ENV="${PERF_ENV[*]}" start_node "$p2" "$rp" nodeB; b=$LAST_PID
       perf_profile perf-2nodes "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" "$a,$b" 45 "$rp"
@@ -177,15 +179,13 @@ for target in $TARGETS; do
       ;;
     ceiling)
       p=$(free_port)
-      DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$p" --inline >/dev/null 2>&1 &
+      env $CEILING_BEST_ENV dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$p" --inline >/dev/null 2>&1 &
       c=$!; pids+=("$c"); wait_port "$p"
       profile ceiling "ws://127.0.0.1:$p/hubs/room" "$c"
       kill "$c"; wait "$c" 2>/dev/null
       ;;
     2nodes)
-      rp=$(free_port)
-      redis-server --port "$rp" --bind 127.0.0.1 --save '' --appendonly no >"$OUT/redis.log" 2>&1 &
-      r=$!; pids+=("$r"); wait_port "$rp"
+      start_redis; rp=$REDIS_PORT; r=$REDIS_PID
       p1=$(free_port); start_node "$p1" "$rp" nodeA; a=$LAST_PID
       p2=$(free_port); start_node "$p2" "$rp" nodeB; b=$LAST_PID
       sleep 5 # past start-up
