@@ -231,11 +231,18 @@ internal sealed class RedisPeerDirectory(IRedisConnection redis, NodeIdentity no
 
     private static string JoinField(string room) => "j:" + room;
 
-    private static string Millis(DateTimeOffset at) => at.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+    /// <summary>
+    /// Unix milliseconds to the tick (e.g. <c>1764684000123.4567</c>): two joins answered within the
+    /// same millisecond still list in joining order (the admin API orders members by join time).
+    /// </summary>
+    private static string Millis(DateTimeOffset at)
+        => ((decimal)(at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMillisecond).ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>Reads <see cref="Millis"/>, and the whole milliseconds that earlier versions wrote.</summary>
     private static DateTimeOffset? FromMillis(RedisValue value)
-        => !value.IsNull && long.TryParse(value.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms)
-            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+        => !value.IsNull && decimal.TryParse(value.ToString(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var ms)
+            && ms <= (decimal)(DateTimeOffset.MaxValue.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMillisecond
+            ? DateTimeOffset.UnixEpoch.AddTicks((long)(ms * TimeSpan.TicksPerMillisecond))
             : null;
 
     private sealed record Local(PeerProfile Profile)
