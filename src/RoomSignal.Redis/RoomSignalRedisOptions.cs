@@ -33,6 +33,14 @@ public sealed class RoomSignalRedisOptions
     /// </summary>
     public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// Which threads run the Redis connection's socket I/O (<c>RoomSignal:Redis:SocketManager</c>):
+    /// <see cref="RedisSocketManager.ThreadPool"/> (default, the cheaper per cross-node message) or
+    /// <see cref="RedisSocketManager.Dedicated"/> (StackExchange.Redis's own threads, for a host whose thread pool
+    /// is starved by other code).
+    /// </summary>
+    public RedisSocketManager SocketManager { get; set; } = RedisSocketManager.ThreadPool;
+
     /// <summary>Returns the first broken rule, or <see langword="null"/> when the options are usable.</summary>
     internal string? Validate()
     {
@@ -54,6 +62,11 @@ public sealed class RoomSignalRedisOptions
         if (OperationTimeout < TimeSpan.FromMilliseconds(50) || OperationTimeout > TimeSpan.FromMinutes(1))
         {
             return $"{SectionName}:OperationTimeout must be between 00:00:00.05 and 00:01:00";
+        }
+
+        if (!Enum.IsDefined(SocketManager))
+        {
+            return $"{SectionName}:SocketManager must be ThreadPool or Dedicated";
         }
 
         return null;

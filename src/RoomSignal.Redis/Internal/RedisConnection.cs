@@ -146,6 +146,10 @@ internal sealed class RedisConnection : IRedisConnection, IAsyncDisposable
         configuration.AsyncTimeout = (int)options.OperationTimeout.TotalMilliseconds;
         configuration.ChannelPrefix = RedisChannel.Literal(keys.ChannelPrefix);
         configuration.ClientName ??= "roomsignal";
+        // Socket I/O on the thread pool the hub already runs on, unless configured otherwise: a dedicated I/O thread
+        // must be woken for every publish and every message read (docs/benchmarks.md measures the difference).
+        configuration.SocketManager = options.SocketManager == RedisSocketManager.ThreadPool ? SocketManager.ThreadPool : null;
+
         return configuration;
     }
 

@@ -18,14 +18,32 @@ public sealed class RoomSignalWiringTests
         ["RoomSignal:Redis:Prefix"] = prefix,
     };
 
-    [Fact]
-    public async Task AnOfferFromNodeAReachesAConnectionOnNodeBThroughTheBackplane()
+    [Theory]
+    [InlineData(null)] // the default: the thread pool
+    [InlineData("ThreadPool")]
+    [InlineData("Dedicated")]
+    public async Task AnOfferFromNodeAReachesAConnectionOnNodeBThroughTheBackplaneOnEitherSocketManager(string? socketManager)
     {
         await using var redis = await RedisServer.StartAsync();
         var settings = RedisSettings(redis, "w" + Guid.NewGuid().ToString("N")[..10]);
+        settings["RoomSignal:Redis:SocketManager"] = socketManager;
         await using var nodeA = await RoomSignalNode.StartAsync(settings);
         await using var nodeB = await RoomSignalNode.StartAsync(settings);
         Assert.IsType<RedisHubLifetimeManager<RoomHub>>(nodeA.Services.GetRequiredService<HubLifetimeManager<RoomHub>>());
+        foreach (var node in new[] { nodeA, nodeB })
+        {
+            // The shared connection's I/O runs where the setting says: StackExchange.Redis's SocketManager.ThreadPool, or
+            // its own dedicated threads (no SocketManager given: its shared default).
+            var configuration = node.Services.GetRequiredService<RoomSignal.Redis.Internal.RedisConnection>().Configuration;
+            if (socketManager is "Dedicated")
+            {
+                Assert.Null(configuration.SocketManager);
+            }
+            else
+            {
+                Assert.Same(SocketManager.ThreadPool, configuration.SocketManager);
+            }
+        }
 
         await using var b = nodeB.CreateHubConnection();
         var offers = new TaskCompletionSource<SdpMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -68,6 +86,18 @@ public sealed class RoomSignalWiringTests
         using var admin = await redis.ConnectAsync();
         var listeners = (RedisResult[])(await admin.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", shared.Keys.OnServer(shared.Keys.RoomChangesChannel)))!;
         Assert.Equal(2, (long)listeners[1]);
+    }
+
+    [Fact]
+    public async Task AnUnknownSocketManagerStopsTheNodeFromStartingWithAMessageNamingTheKey()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var settings = RedisSettings(redis, "s" + Guid.NewGuid().ToString("N")[..10]);
+        settings["RoomSignal:Redis:SocketManager"] = "Inline";
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => RoomSignalNode.StartAsync(settings));
+
+        Assert.Contains("RoomSignal:Redis:SocketManager", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
