@@ -75,7 +75,8 @@ C="ws://127.0.0.1:$CEILING_PORT/hubs/room"
 NO_LOSS='s.ok && s.results.delivered > 100 && s.results.lost === 0 && s.results.duplicated === 0 && s.results.misrouted === 0 && s.results.errors === 0 && s.results.latency.count > 0 && s.results.latency.p99_ms >= s.results.latency.p50_ms && s.cpu.server_us_per_msg > 0'
 
 check relay-closed-json 0 "$NO_LOSS" -- relay --urls "$S" --rooms 5 --peers 4 --duration 2 --warmup 0.5 --server-pids "$SERVER_PID"
-check relay-open-json 0 "$NO_LOSS && s.results.delivered_per_s > 300" -- relay --urls "$S" --mode open --rate 500 --rooms 5 --peers 4 --duration 2 --warmup 0.5 --server-pids "$SERVER_PID"
+check relay-open-json 0 "$NO_LOSS && s.results.delivered_per_s > 300 && s.results.arrivals === 'poisson' && s.results.send_lag.count > 0" -- relay --urls "$S" --mode open --rate 500 --rooms 5 --peers 4 --duration 2 --warmup 0.5 --server-pids "$SERVER_PID"
+check relay-open-uniform 0 "$NO_LOSS && s.results.delivered_per_s > 300 && s.results.arrivals === 'uniform' && s.results.send_lag.count > 0" -- relay --urls "$S" --mode open --arrivals uniform --rate 500 --rooms 5 --peers 4 --duration 2 --warmup 0.5 --server-pids "$SERVER_PID"
 check relay-closed-messagepack 0 "$NO_LOSS" -- relay --urls "$S" --protocol messagepack --rooms 5 --peers 4 --duration 2 --warmup 0.5 --server-pids "$SERVER_PID"
 check join 0 's.ok && s.results.rooms_settled === 10 && s.results.errors === 0 && s.results.anomalies.total === 0 && s.results.result_latency.count === 50' -- join --urls "$S" --rooms 10 --peers 5 --rate 200
 check join-messagepack 0 's.ok && s.results.rooms_settled === 10 && s.results.anomalies.total === 0' -- join --urls "$S" --protocol messagepack --rooms 10 --peers 5 --rate 200

@@ -15,6 +15,7 @@ internal sealed class RelayScenario(RunContext run)
 {
     private const string CandidateTail = " 1 udp 1677729535 203.0.113.7 46154 typ srflx raddr 10.0.0.2 rport 46154 generation 0 ufrag EEtu network-cost 999";
     private readonly Histogram _latency = new();
+    private readonly Histogram _sendLag = new();
     private LeanConnection[] _peers = [];
     private int[][] _targets = [];
     private string[] _rooms = [];
@@ -47,6 +48,12 @@ internal sealed class RelayScenario(RunContext run)
 
         var window = o.Int("window", 2, 1, 10_000);
         var rate = o.Double("rate", 5000, 1, 10_000_000);
+        var arrivals = o.String("arrivals", "poisson");
+        if (arrivals is not ("poisson" or "uniform"))
+        {
+            throw new UsageException("--arrivals: poisson or uniform");
+        }
+
         var duration = o.Double("duration", 10, 0.5, 3600);
         var warmup = o.Double("warmup", 2, 0, 600);
         var sdpBytes = o.Int("sdp-bytes", 1000, 64, 60_000);
@@ -126,7 +133,7 @@ internal sealed class RelayScenario(RunContext run)
 
         var senders = mode == "closed"
             ? Enumerable.Range(0, total).Select(i => Task.Run(() => ClosedLoopAsync(i, stop.Token))).ToArray()
-            : Enumerable.Range(0, Math.Min(total, 2 * Environment.ProcessorCount)).Select(w => Task.Run(() => OpenLoopAsync(w, Math.Min(total, 2 * Environment.ProcessorCount), rate, started, stop.Token))).ToArray();
+            : [Task.Factory.StartNew(() => OpenLoop(rate, arrivals == "poisson", started, stop.Token), TaskCreationOptions.LongRunning)];
 
         // Wait for the window's start, snapshot CPU, wait for its end, snapshot again. The window starts when
         // this wakes (a busy machine may wake it late), so CPU, rate and latency all cover the same interval.
@@ -198,6 +205,7 @@ internal sealed class RelayScenario(RunContext run)
             cross_node_pairs_only = cross,
             window = mode == "closed" ? window : 0,
             offered_rate = mode == "open" ? rate : 0,
+            arrivals = mode == "open" ? arrivals : "closed",
             measured_s = Math.Round(measured, 3),
             sent,
             delivered = _delivered,
@@ -209,6 +217,7 @@ internal sealed class RelayScenario(RunContext run)
             errors = _errors,
             window_stalls = _stalls,
             latency = _latency.Summary(),
+            send_lag = _sendLag.Summary(),
         };
         return run.Finish(results, run.CpuSummary(cpuStart, cpuEnd, deliveredAtEnd - deliveredAtStart));
     }
@@ -234,35 +243,66 @@ internal sealed class RelayScenario(RunContext run)
         }
     }
 
-    private async Task OpenLoopAsync(int worker, int workers, double totalRate, long started, CancellationToken stop)
+    /// <summary>
+    /// The open loop: one thread of its own sends every message at its scheduled time and sleeps in between with
+    /// a sub-millisecond <c>nanosleep</c>. With <c>--arrivals poisson</c> (the default) the gaps between scheduled
+    /// times are drawn from an exponential distribution of mean 1/rate, as the sends of many independent peers
+    /// arrive; with <c>uniform</c> they are all 1/rate. Timer and thread-pool wake-ups (<c>Task.Delay</c>) are
+    /// late by milliseconds on a busy 2-core machine, and since latency counts from the scheduled time, that
+    /// lateness would be measured as the server's; <c>send_lag</c> in the summary reports what is left of it. A
+    /// send that does not complete at once is not waited for (the connection's send lock keeps its order), so a
+    /// slow connection does not delay the others' schedule.
+    /// </summary>
+    private void OpenLoop(double totalRate, bool poisson, long started, CancellationToken stop)
     {
-        var rng = new Random(worker);
-        var owned = Enumerable.Range(0, _peers.Length).Where(i => i % workers == worker).ToArray();
-        var perSecond = totalRate / workers;
-        var ticksPerMessage = Stopwatch.Frequency / perSecond;
+        var rng = new Random(0);
+        var gaps = new Random(1);
+        var ticksPerMessage = Stopwatch.Frequency / totalRate;
+        var pending = new List<Task>();
+        var scheduledAt = (double)started;
         long n = 0;
+        while (!stop.IsCancellationRequested && !run.PastDeadline)
+        {
+            var scheduled = (long)scheduledAt;
+            var wait = scheduled - Stopwatch.GetTimestamp();
+            if (wait > 0)
+            {
+                Pacing.Sleep(wait);
+                continue;
+            }
+
+            var i = (int)(n % _peers.Length);
+            if (_sentPerPeer[i] >= _maxPerSender)
+            {
+                break;
+            }
+
+            if (scheduled >= Volatile.Read(ref _measureStart) && scheduled < Volatile.Read(ref _measureEnd))
+            {
+                _sendLag.Record(LeanConnection.Micros(scheduled, Stopwatch.GetTimestamp()));
+            }
+
+            var send = SendOneAsync(_peers[i], i, rng, scheduled);
+            if (!send.IsCompletedSuccessfully)
+            {
+                pending.Add(send.AsTask());
+                if (pending.Count >= 1024)
+                {
+                    pending.RemoveAll(t => t.IsCompleted);
+                }
+            }
+
+            n++;
+            scheduledAt += poisson ? -Math.Log(1 - gaps.NextDouble()) * ticksPerMessage : ticksPerMessage;
+        }
+
         try
         {
-            while (!stop.IsCancellationRequested && !run.PastDeadline)
-            {
-                var now = Stopwatch.GetTimestamp();
-                var due = (long)((now - started) / ticksPerMessage);
-                for (; n < due && !stop.IsCancellationRequested; n++)
-                {
-                    var i = owned[n % owned.Length];
-                    if (_sentPerPeer[i] >= _maxPerSender)
-                    {
-                        return;
-                    }
-
-                    await SendOneAsync(_peers[i], i, rng, started + (long)(n * ticksPerMessage));
-                }
-
-                await Task.Delay(1, stop);
-            }
+            Task.WaitAll([.. pending], TimeSpan.FromSeconds(5));
         }
-        catch (OperationCanceledException)
+        catch (AggregateException)
         {
+            // A send that failed (its connection dropped) shows up as lost or as a connection closed during the run.
         }
     }
 
