@@ -53,7 +53,7 @@ function table(title, header, rows) {
 }
 
 const relayRows = [];
-for (const prefix of ['pair', 'cpair', 'relay', 'ceiling', 'product']) {
+for (const prefix of ['pair', 'cpair', 'iopair', 'relay', 'ceiling', 'product']) {
   for (const [label, rs] of group(prefix)) {
     relayRows.push([
       label, okText(rs),
@@ -63,17 +63,18 @@ for (const prefix of ['pair', 'cpair', 'relay', 'ceiling', 'product']) {
       fmt(col(rs, (r) => r.results.lost), 0),
       fmt(col(rs, (r) => r.cpu.server_us_per_msg)), fmt(col(rs, (r) => r.cpu.redis_us_per_msg)),
       fmt(col(rs, (r) => r.cpu.total_us_per_msg)), fmt(col(rs, (r) => r.cpu.driver_cores), 2),
+      fmt(col(rs, (r) => r.results.send_lag.p99_ms), 2),
     ]);
   }
 }
 table('Relay (median of the runs; latency one-way, CPU per delivered message from /proc)',
-  ['label', 'runs ok', 'delivered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'server µs/msg', 'redis µs/msg', 'total µs/msg', 'driver cores'],
+  ['label', 'runs ok', 'delivered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'server µs/msg', 'redis µs/msg', 'total µs/msg', 'driver cores', 'driver lag p99 ms'],
   relayRows);
 
 // Interleaved sets (relay-pair, cluster-pair): the ratio of each target to a reference, run by run (run i of one
 // target and run i of the other were taken minutes apart at most), then the median of those ratios.
 const ratioRows = [];
-for (const [prefix, target, refs] of [['pair', 'product-1node', ['ceiling-best', 'ceiling-default']], ['cpair', 'product-2nodes', ['product-1node']]]) {
+for (const [prefix, target, refs] of [['pair', 'product-1node', ['ceiling-best', 'ceiling-default']], ['cpair', 'product-2nodes', ['product-1node']], ['iopair', 'threadpool', ['dedicated']]]) {
   for (const mode of ['open5000', 'closed']) {
     const byRun = (name) => new Map(runs.filter((r) => r.label.startsWith(`${prefix}/${name}/${mode}/`)).map((r) => [r.label.split('/').pop(), r]));
     const mine = byRun(target);

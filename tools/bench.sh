@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reruns the benchmark set of docs/benchmarks.md and prints its tables (tools/bench-report.mjs).
 #
-#   tools/bench.sh [SECTION...]     sections: relay-pair cluster-pair relay ceiling product ladder join churn idle idle-gc
-#                                   connect connect-restart (default: all); diagnostics: idle-gcdump churn-gcdump
+#   tools/bench.sh [SECTION...]     sections: relay-pair cluster-pair redis-io-pair relay ceiling product ladder join churn
+#                                   idle idle-gc connect connect-restart (default: all); diagnostics: idle-gcdump churn-gcdump
 #
 # Every server runs as a child process on a free loopback port: RoomSignal on one node, two nodes
 # sharing a private redis-server, and the ceiling relay (tools/RoomSignal.LoadTest ceiling). Every run
@@ -19,7 +19,7 @@ WARMUP=${WARMUP:-2}
 OUT=${BENCH_OUT:-$ROOT/bench-results/$(date -u +%Y%m%dT%H%M%SZ)}
 TOOL="$ROOT/tools/RoomSignal.LoadTest/bin/Release/net10.0/RoomSignal.LoadTest.dll"
 SERVER_DIR="$ROOT/src/RoomSignal.Server/bin/Release/net10.0"
-SECTIONS=${*:-relay-pair cluster-pair relay ceiling product ladder join churn idle idle-gc connect connect-restart}
+SECTIONS=${*:-relay-pair cluster-pair redis-io-pair relay ceiling product ladder join churn idle idle-gc connect connect-restart}
 # Some sections are groups of parts that can also run alone: `relay` is relay-1node relay-2nodes relay-ceiling,
 # `join` is join-1node join-2nodes join-ceiling, `idle` is idle idle-2nodes. Give parts run separately the same
 # BENCH_OUT and the report covers them all.
@@ -70,7 +70,7 @@ run() { # LABEL -- tool args...
   for i in $(seq "$REPEAT"); do
     local file="$OUT/${label//\//_}.$i.json"
     timeout 600 dotnet "$TOOL" "$@" --label "$label" >"$file" 2>"$file.err"
-    log "$label #$i: $(node -e 'const s=require(process.argv[1]);const r=s.results;const l=r.latency||r.result_latency||r.connect_latency||r.join_latency||{};console.log(`ok=${s.ok} ${r.delivered_per_s??r.joins_per_s??r.cycles_per_s??r.connections_per_s}/s p99=${l.p99_ms}ms server=${s.cpu.server_us_per_msg}us total=${s.cpu.total_us_per_msg}us driver=${s.cpu.driver_cores} cores ${s.problems.join("; ")}`)' "$file" 2>/dev/null || echo "no summary: $(tail -2 "$file.err")")"
+    log "$label #$i: $(node -e 'const s=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const r=s.results;const l=r.latency||r.result_latency||r.connect_latency||r.join_latency||{};console.log(`ok=${s.ok} ${r.delivered_per_s??r.joins_per_s??r.cycles_per_s??r.connections_per_s}/s p99=${l.p99_ms}ms server=${s.cpu.server_us_per_msg}us total=${s.cpu.total_us_per_msg}us driver=${s.cpu.driver_cores} cores ${s.problems.join("; ")}`)' "$file" 2>/dev/null || echo "no summary: $(tail -2 "$file.err")")"
   done
 }
 
@@ -136,6 +136,21 @@ for section in $SECTIONS; do
       interleave cpair "product-1node=ws://127.0.0.1:$p/hubs/room=$a" "product-2nodes=ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room=$na,$nb=$REDIS_PORT"
       stop "$a" "$na" "$nb" "$REDIS_PID"
       ;;
+    redis-io-pair)
+      # Two clusters of two nodes (each with its own Redis), every pair across nodes, interleaved: Redis socket I/O on
+      # the thread pool (what ships) against StackExchange.Redis's own threads (RoomSignal:Redis:SocketManager=Dedicated).
+      start_redis; r1=$REDIS_PORT; rp1=$REDIS_PID
+      p1=$(free_port); start_product nodeA "$p1" "$r1"; a=$LAST_PID
+      p2=$(free_port); start_product nodeB "$p2" "$r1"; b=$LAST_PID
+      start_redis; r2=$REDIS_PORT; rp2=$REDIS_PID
+      p3=$(free_port); PRODUCT_EXTRA_ENV=RoomSignal__Redis__SocketManager=Dedicated start_product nodeC "$p3" "$r2"; c=$LAST_PID
+      p4=$(free_port); PRODUCT_EXTRA_ENV=RoomSignal__Redis__SocketManager=Dedicated start_product nodeD "$p4" "$r2"; d=$LAST_PID
+      WARM=$WARM_SECONDS_CLUSTER warm "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
+      WARM=$WARM_SECONDS_CLUSTER warm "ws://127.0.0.1:$p3/hubs/room,ws://127.0.0.1:$p4/hubs/room"
+      interleave iopair "threadpool=ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room=$a,$b=$r1" \
+        "dedicated=ws://127.0.0.1:$p3/hubs/room,ws://127.0.0.1:$p4/hubs/room=$c,$d=$r2"
+      stop "$a" "$b" "$c" "$d" "$rp1" "$rp2"
+      ;;
     relay-1node)
       p=$(free_port); start_product node1 "$p"; a=$LAST_PID
       relay_set "relay/product-1node${VARIANT:+-$VARIANT}" "ws://127.0.0.1:$p/hubs/room" "$a"
@@ -186,17 +201,17 @@ for section in $SECTIONS; do
       done
       ;;
     ladder)
-      # Latency against offered load (one run per point unless LADDER_REPEAT is set) for the plot.
-      saved=$REPEAT; REPEAT=${LADDER_REPEAT:-1}
+      # Latency against offered load (LADDER_REPEAT runs per point, default 3, the median plotted) for the plot.
+      saved=$REPEAT; REPEAT=${LADDER_REPEAT:-3}
       p=$(free_port); start_product node1 "$p"; a=$LAST_PID; warm "ws://127.0.0.1:$p/hubs/room"
-      for rate in 1000 2500 5000 7500 10000 12500; do
+      for rate in 1000 2500 5000 7500 10000 12500 15000 20000; do
         run "ladder/product-1node/$rate" -- "${RELAY[@]}" --mode open --rate "$rate" --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$a"
       done
       stop "$a"
       start_redis; p1=$(free_port); start_product nodeA "$p1" "$REDIS_PORT"; a=$LAST_PID
       p2=$(free_port); start_product nodeB "$p2" "$REDIS_PORT"; b=$LAST_PID
       WARM=$WARM_SECONDS_CLUSTER warm "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
-      for rate in 1000 2500 5000 7500 10000; do
+      for rate in 1000 2500 5000 7500 10000 12500 15000; do
         run "ladder/product-2nodes/$rate" -- "${RELAY[@]}" --mode open --rate "$rate" --urls "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" --server-pids "$a,$b" --redis "127.0.0.1:$REDIS_PORT"
       done
       stop "$a" "$b" "$REDIS_PID"
@@ -360,7 +375,7 @@ for section in $SECTIONS; do
       log "node on port $p stopped in $(echo "$t1 - $t0" | bc) s, listening again $(echo "$t2 - $t0" | bc) s after the SIGTERM"
       wait "$driver"; stop "$a"
       # The target counts from the restart: last connection back minus the moment the new node listened.
-      node -e 'const s = require(process.argv[1]); const r = s.results;
+      node -e 'const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const r = s.results;
         const back = r.last_back_utc ? (Date.parse(r.last_back_utc) / 1000 - +process.argv[2]).toFixed(2) : "never";
         console.log(JSON.stringify({ sigterm_to_exit_s: +(+process.argv[3] - +process.argv[4]).toFixed(2), restart_listening_utc: new Date(+process.argv[2] * 1000).toISOString(), all_back_after_restart_s: back }));' \
         "$OUT/connect_product-restart.1.json" "$t2" "$t1" "$t0" | tee "$OUT/connect_product-restart.restart.txt" >&2

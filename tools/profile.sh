@@ -3,9 +3,12 @@
 # allocation rate, GC, JIT, lock contention) read while the driver runs an open loop, after a 10 s
 # warm-up. Output: $PROFILE_OUT (default bench-results/profile-<UTC time>/).
 #
-#   tools/profile.sh [TARGET...]   targets: 1node ceiling 2nodes perf-1node perf-ceiling perf-2nodes (default: 1node ceiling)
+#   tools/profile.sh [TARGET...]   targets: 1node ceiling 2nodes perf-1node perf-ceiling perf-2nodes switches-1node
+#                                  switches-ceiling switches-2nodes (default: 1node ceiling)
 #   RATE=2500 tools/profile.sh 1node 2nodes   # the 1-node / 2-node comparison below saturation
 #   tools/profile.sh perf-1node perf-ceiling  # where the CPU goes: kernel, runtime, managed code by owner
+#   tools/profile.sh switches-1node switches-ceiling switches-2nodes   # context switches per message by thread group
+#   (SWITCHES_NODE_ENV="RoomSignal__Redis__SocketManager=Dedicated" for the two nodes' other Redis I/O threads)
 #
 # 1node also records a sampled thread-time trace (dotnet-trace report topN). 2nodes starts a private
 # redis-server and two nodes, measures what the idle cluster costs (CPU of both nodes and Redis over
@@ -150,8 +153,68 @@ perf_profile() { # NAME URLS PIDS WARM_SECONDS [REDIS_PORT]
     console.log(`${"managed code in all".padEnd(40)} ${(100 * managed / total).toFixed(1).padStart(5)}%  ${(perMsg * managed / total).toFixed(1).padStart(6)} µs/msg (${total} samples)`);
   ' "$name" "$OUT" "$3" | tee "$OUT/$name-summary.txt"
 }
+# Context switches by thread group (".NET TP Worker", ".NET Sockets", "DefaultSocketMa", ...), per delivered message:
+# each thread's voluntary (it slept) and involuntary (it was preempted) switches and CPU time from /proc, summed by
+# thread name over a 5 s window of the open loop. A thread hop that finds every worker asleep costs a wake-up and a
+# sleep; this counts them.
+thread_groups() { # PID -> "name vol invol cpu_ticks" per thread, names with spaces joined by _
+  local t
+  for t in /proc/"$1"/task/*; do
+    awk -v name="$(tr ' ' _ <"$t/comm")" -v stat="$(cut -d')' -f2- "$t/stat" 2>/dev/null)" '
+      /^voluntary_ctxt_switches/ { v = $2 } /^nonvoluntary_ctxt_switches/ { n = $2 }
+      END { split(stat, f, " "); print name, v, n, f[12] + f[13] }' "$t/status" 2>/dev/null
+  done
+}
+switch_profile() { # NAME URLS PIDS WARM_SECONDS
+  local name=$1 urls=$2 warm=$4 p
+  IFS=, read -ra ps <<<"$3"
+  dotnet "$TOOL" relay --urls "$urls" --rooms 50 --peers 4 --mode open --rate "$RATE" --duration "$warm" --warmup 0 >/dev/null 2>&1
+  dotnet "$TOOL" relay --urls "$urls" --rooms 50 --peers 4 --mode open --rate "$RATE" --duration 9 --warmup 1 --server-pids "$3" >"$OUT/$name-relay.json" 2>/dev/null &
+  local d=$!
+  sleep 4
+  for p in "${ps[@]}"; do thread_groups "$p"; done >"$OUT/$name-threads-before.txt"
+  sleep 5
+  for p in "${ps[@]}"; do thread_groups "$p"; done >"$OUT/$name-threads-after.txt"
+  wait "$d"
+  node -e '
+    const fs = require("fs");
+    const [name, out, rate] = process.argv.slice(1);
+    const r = JSON.parse(fs.readFileSync(`${out}/${name}-relay.json`, "utf8"));
+    const msgs = r.results.delivered_per_s * 5; // the 5 s between the two readings
+    const sum = (f) => { const g = {}; for (const l of fs.readFileSync(f, "utf8").trim().split("\n")) { const [n, v, i, c] = l.split(" "); const e = (g[n] ??= [0, 0, 0]); e[0] += +v; e[1] += +i; e[2] += +c; } return g; };
+    const a = sum(`${out}/${name}-threads-before.txt`), b = sum(`${out}/${name}-threads-after.txt`);
+    console.log(`== ${name}: ${r.results.delivered_per_s} delivered/s, server ${r.cpu.server_us_per_msg} µs/msg, p99 ${r.results.latency.p99_ms} ms (threads that ended between the readings are not counted)`);
+    console.log("thread group".padEnd(22) + "voluntary/msg  involuntary/msg  CPU µs/msg");
+    let tv = 0, ti = 0;
+    for (const [n, [v, i, c]] of Object.entries(b).map(([n, e]) => [n, e.map((x, k) => x - (a[n]?.[k] ?? 0))]).sort((x, y) => (y[1][0] + y[1][1]) - (x[1][0] + x[1][1]))) {
+      if (v + i < msgs / 100) continue;
+      tv += v; ti += i;
+      console.log(n.padEnd(22) + (v / msgs).toFixed(2).padStart(13) + (i / msgs).toFixed(2).padStart(17) + (c * 10000 / msgs).toFixed(1).padStart(12));
+    }
+    console.log("all".padEnd(22) + (tv / msgs).toFixed(2).padStart(13) + (ti / msgs).toFixed(2).padStart(17));
+  ' "$name" "$OUT" "$RATE" | tee "$OUT/$name-summary.txt"
+}
 for target in $TARGETS; do
   case $target in
+    switches-1node)
+      p=$(free_port); start_node "$p"; a=$LAST_PID
+      switch_profile switches-1node "ws://127.0.0.1:$p/hubs/room" "$a" 10
+      kill "$a"; wait "$a" 2>/dev/null
+      ;;
+    switches-ceiling)
+      p=$(free_port)
+      env $CEILING_BEST_ENV dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$p" --inline >/dev/null 2>&1 &
+      c=$!; pids+=("$c"); wait_port "$p"
+      switch_profile switches-ceiling "ws://127.0.0.1:$p/hubs/room" "$c" 10
+      kill "$c"; wait "$c" 2>/dev/null
+      ;;
+    switches-2nodes)
+      start_redis; rp=$REDIS_PORT; r=$REDIS_PID
+      p1=$(free_port); NODE_EXTRA_ENV="${SWITCHES_NODE_ENV:-}" start_node "$p1" "$rp" nodeA; a=$LAST_PID
+      p2=$(free_port); NODE_EXTRA_ENV="${SWITCHES_NODE_ENV:-}" start_node "$p2" "$rp" nodeB; b=$LAST_PID
+      switch_profile switches-2nodes "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" "$a,$b" 45
+      kill "$a" "$b" "$r"; wait "$a" "$b" "$r" 2>/dev/null
+      ;;
     perf-1node)
       p=$(free_port); NODE_EXTRA_ENV="${PERF_ENV[*]}" start_node "$p"; a=$LAST_PID
       perf_profile perf-1node "ws://127.0.0.1:$p/hubs/room" "$a" 10
