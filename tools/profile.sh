@@ -194,46 +194,36 @@ switch_profile() { # NAME URLS PIDS WARM_SECONDS
     console.log("all".padEnd(22) + (tv / msgs).toFixed(2).padStart(13) + (ti / msgs).toFixed(2).padStart(17));
   ' "$name" "$OUT" "$RATE" | tee "$OUT/$name-summary.txt"
 }
+# on_target KIND PROFILER NAME ENV: starts KIND (1node, ceiling or 2nodes: two nodes and a private Redis) with the
+# extra environment ENV, runs PROFILER (perf_profile or switch_profile) against it and stops what it started.
+on_target() {
+  local kind=$1 fn=$2 name=$3 env=$4
+  case $kind in
+    1node)
+      p=$(free_port); NODE_EXTRA_ENV="$env" start_node "$p"; a=$LAST_PID
+      "$fn" "$name" "ws://127.0.0.1:$p/hubs/room" "$a" 10
+      kill "$a"; wait "$a" 2>/dev/null
+      ;;
+    ceiling)
+      p=$(free_port)
+      env $env $CEILING_BEST_ENV dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$p" --inline >/dev/null 2>&1 &
+      c=$!; pids+=("$c"); wait_port "$p"
+      "$fn" "$name" "ws://127.0.0.1:$p/hubs/room" "$c" 10
+      kill "$c"; wait "$c" 2>/dev/null
+      ;;
+    2nodes)
+      start_redis; rp=$REDIS_PORT; r=$REDIS_PID
+      p1=$(free_port); NODE_EXTRA_ENV="$env" start_node "$p1" "$rp" nodeA; a=$LAST_PID
+      p2=$(free_port); NODE_EXTRA_ENV="$env" start_node "$p2" "$rp" nodeB; b=$LAST_PID
+      "$fn" "$name" "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" "$a,$b" 45 "$rp"
+      kill "$a" "$b" "$r"; wait "$a" "$b" "$r" 2>/dev/null
+      ;;
+  esac
+}
 for target in $TARGETS; do
   case $target in
-    switches-1node)
-      p=$(free_port); start_node "$p"; a=$LAST_PID
-      switch_profile switches-1node "ws://127.0.0.1:$p/hubs/room" "$a" 10
-      kill "$a"; wait "$a" 2>/dev/null
-      ;;
-    switches-ceiling)
-      p=$(free_port)
-      env $CEILING_BEST_ENV dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$p" --inline >/dev/null 2>&1 &
-      c=$!; pids+=("$c"); wait_port "$p"
-      switch_profile switches-ceiling "ws://127.0.0.1:$p/hubs/room" "$c" 10
-      kill "$c"; wait "$c" 2>/dev/null
-      ;;
-    switches-2nodes)
-      start_redis; rp=$REDIS_PORT; r=$REDIS_PID
-      p1=$(free_port); NODE_EXTRA_ENV="${SWITCHES_NODE_ENV:-}" start_node "$p1" "$rp" nodeA; a=$LAST_PID
-      p2=$(free_port); NODE_EXTRA_ENV="${SWITCHES_NODE_ENV:-}" start_node "$p2" "$rp" nodeB; b=$LAST_PID
-      switch_profile switches-2nodes "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" "$a,$b" 45
-      kill "$a" "$b" "$r"; wait "$a" "$b" "$r" 2>/dev/null
-      ;;
-    perf-1node)
-      p=$(free_port); NODE_EXTRA_ENV="${PERF_ENV[*]}" start_node "$p"; a=$LAST_PID
-      perf_profile perf-1node "ws://127.0.0.1:$p/hubs/room" "$a" 10
-      kill "$a"; wait "$a" 2>/dev/null
-      ;;
-    perf-ceiling)
-      p=$(free_port)
-      env "${PERF_ENV[@]}" $CEILING_BEST_ENV dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$p" --inline >/dev/null 2>&1 &
-      c=$!; pids+=("$c"); wait_port "$p"
-      perf_profile perf-ceiling "ws://127.0.0.1:$p/hubs/room" "$c" 10
-      kill "$c"; wait "$c" 2>/dev/null
-      ;;
-    perf-2nodes)
-      start_redis; rp=$REDIS_PORT; r=$REDIS_PID
-      p1=$(free_port); NODE_EXTRA_ENV="${PERF_ENV[*]}" start_node "$p1" "$rp" nodeA; a=$LAST_PID
-      p2=$(free_port); NODE_EXTRA_ENV="${PERF_ENV[*]}" start_node "$p2" "$rp" nodeB; b=$LAST_PID
-      perf_profile perf-2nodes "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room" "$a,$b" 45 "$rp"
-      kill "$a" "$b" "$r"; wait "$a" "$b" "$r" 2>/dev/null
-      ;;
+    switches-1node|switches-ceiling|switches-2nodes) on_target "${target#switches-}" switch_profile "$target" "${SWITCHES_NODE_ENV:-}" ;;
+    perf-1node|perf-ceiling|perf-2nodes) on_target "${target#perf-}" perf_profile "$target" "${PERF_ENV[*]}" ;;
     1node)
       p=$(free_port); start_node "$p"; a=$LAST_PID
       profile 1node "ws://127.0.0.1:$p/hubs/room" "$a"
