@@ -14,7 +14,8 @@ internal static partial class Pacing
     /// <summary>Sleeps about <paramref name="stopwatchTicks"/> (at most 1 ms at a time, so a caller re-checks its schedule).</summary>
     public static void Sleep(long stopwatchTicks)
     {
-        var nanos = Math.Min(1_000_000L, stopwatchTicks * 1_000_000_000L / Stopwatch.Frequency);
+        var ticks = Math.Min(stopwatchTicks, Stopwatch.Frequency / 1000); // clamp first: ticks × 10^9 overflows past ~9 s
+        var nanos = ticks * 1_000_000_000L / Stopwatch.Frequency;
         if (OperatingSystem.IsLinux())
         {
             var ts = new Timespec { Seconds = 0, Nanoseconds = nanos };
