@@ -71,7 +71,7 @@ table('Relay (median of the runs; latency one-way, CPU per delivered message fro
   ['label', 'runs ok', 'delivered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'server µs/msg', 'redis µs/msg', 'total µs/msg', 'driver cores', 'driver lag p99 ms'],
   relayRows);
 
-// Interleaved sets (relay-pair, cluster-pair): the ratio of each target to a reference, run by run (run i of one
+// Interleaved sets (relay-pair, cluster-pair, redis-io-pair): the ratio of each target to a reference, run by run (run i of one
 // target and run i of the other were taken minutes apart at most), then the median of those ratios.
 const ratioRows = [];
 for (const [prefix, target, refs] of [['pair', 'product-1node', ['ceiling-best', 'ceiling-default']], ['cpair', 'product-2nodes', ['product-1node']], ['iopair', 'threadpool', ['dedicated']]]) {
