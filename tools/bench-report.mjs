@@ -63,7 +63,7 @@ for (const prefix of ['pair', 'cpair', 'iopair', 'relay', 'ceiling', 'product'])
       fmt(col(rs, (r) => r.results.lost), 0),
       fmt(col(rs, (r) => r.cpu.server_us_per_msg)), fmt(col(rs, (r) => r.cpu.redis_us_per_msg)),
       fmt(col(rs, (r) => r.cpu.total_us_per_msg)), fmt(col(rs, (r) => r.cpu.driver_cores), 2),
-      fmt(col(rs, (r) => r.results.send_lag.p99_ms), 2),
+      fmt(col(rs, (r) => (r.results.send_lag.count > 0 ? r.results.send_lag.p99_ms : NaN)), 2), // closed loop: nothing scheduled, '–'
     ]);
   }
 }

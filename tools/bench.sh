@@ -59,9 +59,9 @@ start_ceiling() { # NAME PORT [ceiling args...] (env: CEILING_ENV) -> sets LAST_
   env ${CEILING_ENV:-} dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$port" "$@" >"$OUT/$name.log" 2>&1 &
   LAST_PID=$!; pids+=("$LAST_PID"); wait_port "$port"
 }
-start_redis() { # -> REDIS_PORT REDIS_PID
+start_redis() { # [NAME] -> REDIS_PORT REDIS_PID (log in $OUT/NAME.log, default redis.log)
   REDIS_PORT=$(free_port)
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$OUT/redis.log" 2>&1 &
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$OUT/${1:-redis}.log" 2>&1 &
   REDIS_PID=$!; pids+=("$REDIS_PID"); wait_port "$REDIS_PORT"
 }
 run() { # LABEL -- tool args...
@@ -139,10 +139,10 @@ for section in $SECTIONS; do
     redis-io-pair)
       # Two clusters of two nodes (each with its own Redis), every pair across nodes, interleaved: Redis socket I/O on
       # the thread pool (what ships) against StackExchange.Redis's own threads (RoomSignal:Redis:SocketManager=Dedicated).
-      start_redis; r1=$REDIS_PORT; rp1=$REDIS_PID
+      start_redis redis-threadpool; r1=$REDIS_PORT; rp1=$REDIS_PID
       p1=$(free_port); start_product nodeA "$p1" "$r1"; a=$LAST_PID
       p2=$(free_port); start_product nodeB "$p2" "$r1"; b=$LAST_PID
-      start_redis; r2=$REDIS_PORT; rp2=$REDIS_PID
+      start_redis redis-dedicated; r2=$REDIS_PORT; rp2=$REDIS_PID
       p3=$(free_port); PRODUCT_EXTRA_ENV=RoomSignal__Redis__SocketManager=Dedicated start_product nodeC "$p3" "$r2"; c=$LAST_PID
       p4=$(free_port); PRODUCT_EXTRA_ENV=RoomSignal__Redis__SocketManager=Dedicated start_product nodeD "$p4" "$r2"; d=$LAST_PID
       WARM=$WARM_SECONDS_CLUSTER warm "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"

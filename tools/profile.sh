@@ -98,14 +98,23 @@ profile() { # NAME URLS PIDS [REDIS_PORT]
     }
   ' "$name" "$OUT" "$3" "$redis" | tee "$OUT/$name-summary.txt"
 }
+# warm_and_load NAME URLS PIDS WARM_SECONDS DURATION WARMUP [relay args...]: WARM_SECONDS of discarded open loop at
+# RATE, then the measured one (DURATION s after WARMUP s) in the background, its summary in $OUT/NAME-relay.json;
+# sets LOAD_PID. The profilers read the servers while it runs.
+warm_and_load() {
+  local name=$1 urls=$2 pids=$3 warm=$4 duration=$5 warmup=$6; shift 6
+  dotnet "$TOOL" relay --urls "$urls" --rooms 50 --peers 4 --mode open --rate "$RATE" --duration "$warm" --warmup 0 >/dev/null 2>&1
+  dotnet "$TOOL" relay --urls "$urls" --rooms 50 --peers 4 --mode open --rate "$RATE" --duration "$duration" --warmup "$warmup" \
+    --server-pids "$pids" "$@" >"$OUT/$name-relay.json" 2>/dev/null &
+  LOAD_PID=$!
+}
 perf_profile() { # NAME URLS PIDS WARM_SECONDS [REDIS_PORT]
   local name=$1 urls=$2 warm=$4 redis=${5:-} extra=() seconds=${PERF_SECONDS:-6} p
   command -v perf >/dev/null || { echo "perf-* targets need perf (apt-get install linux-perf)" >&2; exit 2; }
   [ -n "$redis" ] && extra=(--redis "127.0.0.1:$redis")
   IFS=, read -ra ps <<<"$3"
-  dotnet "$TOOL" relay --urls "$urls" --rooms 50 --peers 4 --mode open --rate "$RATE" --duration "$warm" --warmup 0 >/dev/null 2>&1
-  dotnet "$TOOL" relay --urls "$urls" --rooms 50 --peers 4 --mode open --rate "$RATE" --duration $((seconds + 4)) --warmup 3 --server-pids "$3" "${extra[@]}" >"$OUT/$name-relay.json" 2>/dev/null &
-  local d=$! recs=()
+  warm_and_load "$name" "$urls" "$3" "$warm" $((seconds + 4)) 3 "${extra[@]}"
+  local d=$LOAD_PID recs=()
   sleep 5
   for p in "${ps[@]}"; do
     perf record -q -e cpu-clock -F 1999 -g -p "$p" -o "$OUT/$name-$p.perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
@@ -168,9 +177,8 @@ thread_groups() { # PID -> "name vol invol cpu_ticks" per thread, names with spa
 switch_profile() { # NAME URLS PIDS WARM_SECONDS
   local name=$1 urls=$2 warm=$4 p
   IFS=, read -ra ps <<<"$3"
-  dotnet "$TOOL" relay --urls "$urls" --rooms 50 --peers 4 --mode open --rate "$RATE" --duration "$warm" --warmup 0 >/dev/null 2>&1
-  dotnet "$TOOL" relay --urls "$urls" --rooms 50 --peers 4 --mode open --rate "$RATE" --duration 9 --warmup 1 --server-pids "$3" >"$OUT/$name-relay.json" 2>/dev/null &
-  local d=$!
+  warm_and_load "$name" "$urls" "$3" "$warm" 9 1
+  local d=$LOAD_PID
   sleep 4
   for p in "${ps[@]}"; do thread_groups "$p"; done >"$OUT/$name-threads-before.txt"
   sleep 5
@@ -178,7 +186,7 @@ switch_profile() { # NAME URLS PIDS WARM_SECONDS
   wait "$d"
   node -e '
     const fs = require("fs");
-    const [name, out, rate] = process.argv.slice(1);
+    const [name, out] = process.argv.slice(1);
     const r = JSON.parse(fs.readFileSync(`${out}/${name}-relay.json`, "utf8"));
     const msgs = r.results.delivered_per_s * 5; // the 5 s between the two readings
     const sum = (f) => { const g = {}; for (const l of fs.readFileSync(f, "utf8").trim().split("\n")) { const [n, v, i, c] = l.split(" "); const e = (g[n] ??= [0, 0, 0]); e[0] += +v; e[1] += +i; e[2] += +c; } return g; };
@@ -192,7 +200,7 @@ switch_profile() { # NAME URLS PIDS WARM_SECONDS
       console.log(n.padEnd(22) + (v / msgs).toFixed(2).padStart(13) + (i / msgs).toFixed(2).padStart(17) + (c * 10000 / msgs).toFixed(1).padStart(12));
     }
     console.log("all".padEnd(22) + (tv / msgs).toFixed(2).padStart(13) + (ti / msgs).toFixed(2).padStart(17));
-  ' "$name" "$OUT" "$RATE" | tee "$OUT/$name-summary.txt"
+  ' "$name" "$OUT" | tee "$OUT/$name-summary.txt"
 }
 # on_target KIND PROFILER NAME ENV: starts KIND (1node, ceiling or 2nodes: two nodes and a private Redis) with the
 # extra environment ENV, runs PROFILER (perf_profile or switch_profile) against it and stops what it started.
