@@ -42,7 +42,8 @@ public static class RoomSignalServerExtensions
         services.AddSingleton(TimeProvider.System);
 
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
-        services.AddRoomSignalTransportTuning(); // Kestrel:Sockets, measured in docs/benchmarks.md
+        builder.AddRoomSignalTransport(); // RoomSignal:Transport: the direct WebSocket transport and inline I/O
+        services.AddRoomSignalTransportTuning(); // Kestrel:Sockets, measured in docs/benchmarks.md (after: explicit keys win)
 
         var signalR = services.AddSignalR(o =>
         {
@@ -102,6 +103,7 @@ public static class RoomSignalServerExtensions
             app.UseAuthorization();
         }
 
+        app.UseRoomSignalTransport(); // after authorization: the hub's policy applies to direct connections too
         app.MapRoomSignalMetrics(); // /metrics when RoomSignal:Metrics:Prometheus is true
         app.MapRoomSignalAdmin(); // /admin/rooms when RoomSignal:Admin:Key is set
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });

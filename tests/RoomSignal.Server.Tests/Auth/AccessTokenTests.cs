@@ -126,6 +126,21 @@ public sealed class AccessTokenTests(AuthNodeFixture fixture) : IClassFixture<Au
     }
 
     [Fact]
+    public async Task AWebSocketThatSkipsNegotiationCarriesItsTokensRoomsToo()
+    {
+        // Such a connection is served by RoomSignal's direct transport, after authentication and authorization ran.
+        var mine = TestNames.Unique("mine");
+        var theirs = TestNames.Unique("theirs");
+        await using var peer = await OfficialClient.PlainPeer.ConnectAsync(
+            Node.HubUriWithToken(TestTokens.For("alice", [mine])), Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets, skipNegotiation: true);
+
+        var error = await Assert.ThrowsAsync<HubException>(() => peer.JoinAsync(theirs));
+
+        Assert.EndsWith($"HubException: room: your token does not allow joining '{theirs}'", error.Message, StringComparison.Ordinal);
+        Assert.Equal(mine, (await peer.JoinAsync(mine)).Room);
+    }
+
+    [Fact]
     public async Task ATokenWithoutRoomsMayJoinNoRoom()
     {
         var token = TestTokens.Sign(new Dictionary<string, object?> { ["sub"] = "u", ["exp"] = TestTokens.UnixTime(TimeSpan.FromMinutes(5)) });

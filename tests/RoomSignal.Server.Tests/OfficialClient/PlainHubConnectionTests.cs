@@ -3,20 +3,23 @@ using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using RoomSignal.Contracts;
+using Microsoft.Extensions.DependencyInjection;
 using RoomSignal.Server.Tests.Support;
+using RoomSignal.Server.Transport;
 using RoomSignal.Testing;
 
 namespace RoomSignal.Server.Tests.OfficialClient;
 
 /// <summary>
 /// What a user of the official SignalR .NET client writes, with no RoomSignal code on the client side:
-/// every transport the server negotiates, every protocol it offers.
+/// every transport the server negotiates, every protocol it offers, and WebSockets without negotiation (which
+/// RoomSignal's direct transport carries; negotiated connections never reach it).
 /// </summary>
 public sealed class PlainHubConnectionTests(NodeFixture fixture) : IClassFixture<NodeFixture>
 {
-    public static TheoryData<HttpTransportType, WireProtocol> Combinations()
+    public static TheoryData<HttpTransportType, WireProtocol, bool> Combinations()
     {
-        var data = new TheoryData<HttpTransportType, WireProtocol>();
+        var data = new TheoryData<HttpTransportType, WireProtocol, bool>();
         foreach (var protocol in Enum.GetValues<WireProtocol>())
         {
             foreach (var transport in new[] { HttpTransportType.WebSockets, HttpTransportType.ServerSentEvents, HttpTransportType.LongPolling })
@@ -27,8 +30,10 @@ public sealed class PlainHubConnectionTests(NodeFixture fixture) : IClassFixture
                     continue;
                 }
 
-                data.Add(transport, protocol);
+                data.Add(transport, protocol, false);
             }
+
+            data.Add(HttpTransportType.WebSockets, protocol, true);
         }
 
         return data;
@@ -38,12 +43,13 @@ public sealed class PlainHubConnectionTests(NodeFixture fixture) : IClassFixture
 
     [Theory]
     [MemberData(nameof(Combinations))]
-    public async Task APlainConnectionJoinsUnderItsNegotiatedIdAndItsPeerSeesItArrive(HttpTransportType transport, WireProtocol protocol)
+    public async Task APlainConnectionJoinsUnderItsNegotiatedIdAndItsPeerSeesItArrive(HttpTransportType transport, WireProtocol protocol, bool skipNegotiation)
     {
         var room = TestNames.Unique("plain");
-        await using var first = await PlainPeer.ConnectAsync(HubUrl, transport, protocol);
-        await using var second = await PlainPeer.ConnectAsync(HubUrl, transport, protocol);
+        await using var first = await PlainPeer.ConnectAsync(HubUrl, transport, protocol, skipNegotiation: skipNegotiation);
+        await using var second = await PlainPeer.ConnectAsync(HubUrl, transport, protocol, skipNegotiation: skipNegotiation);
 
+        await AssertCarriedDirectlyAsync(skipNegotiation ? 2 : 0);
         var alone = await first.JoinAsync(room);
         var joined = await second.JoinAsync(room);
 
@@ -58,11 +64,11 @@ public sealed class PlainHubConnectionTests(NodeFixture fixture) : IClassFixture
 
     [Theory]
     [MemberData(nameof(Combinations))]
-    public async Task ASixtyKilobyteSdpWithUnicodeArrivesIntactAndACandidateToo(HttpTransportType transport, WireProtocol protocol)
+    public async Task ASixtyKilobyteSdpWithUnicodeArrivesIntactAndACandidateToo(HttpTransportType transport, WireProtocol protocol, bool skipNegotiation)
     {
         var room = TestNames.Unique("big");
-        await using var caller = await PlainPeer.ConnectAsync(HubUrl, transport, protocol);
-        await using var callee = await PlainPeer.ConnectAsync(HubUrl, transport, protocol);
+        await using var caller = await PlainPeer.ConnectAsync(HubUrl, transport, protocol, skipNegotiation: skipNegotiation);
+        await using var callee = await PlainPeer.ConnectAsync(HubUrl, transport, protocol, skipNegotiation: skipNegotiation);
         await caller.JoinAsync(room);
         await callee.JoinAsync(room);
         var sdp = BigSdp();
@@ -84,12 +90,12 @@ public sealed class PlainHubConnectionTests(NodeFixture fixture) : IClassFixture
 
     [Theory]
     [MemberData(nameof(Combinations))]
-    public async Task ARelayToAPeerOutsideTheRoomIsRefusedNamingToAndNothingArrives(HttpTransportType transport, WireProtocol protocol)
+    public async Task ARelayToAPeerOutsideTheRoomIsRefusedNamingToAndNothingArrives(HttpTransportType transport, WireProtocol protocol, bool skipNegotiation)
     {
         var mine = TestNames.Unique("mine");
         var theirs = TestNames.Unique("theirs");
-        await using var sender = await PlainPeer.ConnectAsync(HubUrl, transport, protocol);
-        await using var stranger = await PlainPeer.ConnectAsync(HubUrl, transport, protocol);
+        await using var sender = await PlainPeer.ConnectAsync(HubUrl, transport, protocol, skipNegotiation: skipNegotiation);
+        await using var stranger = await PlainPeer.ConnectAsync(HubUrl, transport, protocol, skipNegotiation: skipNegotiation);
         await sender.JoinAsync(mine);
         await stranger.JoinAsync(theirs);
 
@@ -104,11 +110,11 @@ public sealed class PlainHubConnectionTests(NodeFixture fixture) : IClassFixture
 
     [Theory]
     [MemberData(nameof(Combinations))]
-    public async Task WhenAPeerDisconnectsTheOthersSeeItExit(HttpTransportType transport, WireProtocol protocol)
+    public async Task WhenAPeerDisconnectsTheOthersSeeItExit(HttpTransportType transport, WireProtocol protocol, bool skipNegotiation)
     {
         var room = TestNames.Unique("bye");
-        await using var stayer = await PlainPeer.ConnectAsync(HubUrl, transport, protocol);
-        var leaver = await PlainPeer.ConnectAsync(HubUrl, transport, protocol);
+        await using var stayer = await PlainPeer.ConnectAsync(HubUrl, transport, protocol, skipNegotiation: skipNegotiation);
+        var leaver = await PlainPeer.ConnectAsync(HubUrl, transport, protocol, skipNegotiation: skipNegotiation);
         await stayer.JoinAsync(room);
         await leaver.JoinAsync(room);
         var leaverId = leaver.Id;
@@ -119,6 +125,13 @@ public sealed class PlainHubConnectionTests(NodeFixture fixture) : IClassFixture
     }
 
     private const int RequestRulesMaxSdp = 64 * 1024;
+
+    /// <summary>Only the connections that skipped negotiation are on the direct transport (connections of earlier tests may still be closing).</summary>
+    private Task AssertCarriedDirectlyAsync(int expected)
+    {
+        var direct = fixture.Node.Services.GetRequiredService<DirectConnections>();
+        return Eventually.UntilAsync(() => direct.Count == expected, $"{expected} connections on the direct transport", TimeSpan.FromSeconds(5));
+    }
 
     /// <summary>About 60,000 characters of SDP-like lines with accents, CJK and astral-plane emoji (surrogate pairs).</summary>
     private static string BigSdp()

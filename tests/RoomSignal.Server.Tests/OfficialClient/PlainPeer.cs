@@ -21,6 +21,7 @@ public enum WireProtocol
 public sealed class PlainPeer : IAsyncDisposable
 {
     private readonly ConcurrentQueue<(string Event, object Payload)> _received = new();
+    private string? _joinedAs;
 
     private PlainPeer(HubConnection connection)
     {
@@ -36,17 +37,28 @@ public sealed class PlainPeer : IAsyncDisposable
 
     public HubConnection Connection { get; }
 
-    /// <summary>The id the server knows this connection by, as negotiation reported it.</summary>
-    public string Id => Connection.ConnectionId ?? throw new InvalidOperationException("not connected");
+    /// <summary>
+    /// The id the server knows this connection by: as negotiation reported it, or, for a connection that skipped
+    /// negotiation, as its first join reported it.
+    /// </summary>
+    public string Id => Connection.ConnectionId ?? _joinedAs ?? throw new InvalidOperationException("not connected, or (negotiation skipped) not joined yet");
 
-    /// <summary>Builds and starts a connection to <paramref name="hubUrl"/> over <paramref name="transport"/>.</summary>
+    /// <summary>
+    /// Builds and starts a connection to <paramref name="hubUrl"/> over <paramref name="transport"/>; with
+    /// <paramref name="skipNegotiation"/> (WebSockets only) it opens the WebSocket straight away.
+    /// </summary>
     public static async Task<PlainPeer> ConnectAsync(
         Uri hubUrl,
         HttpTransportType transport,
         WireProtocol protocol = WireProtocol.Json,
-        Action<IHubConnectionBuilder>? configure = null)
+        Action<IHubConnectionBuilder>? configure = null,
+        bool skipNegotiation = false)
     {
-        var builder = new HubConnectionBuilder().WithUrl(hubUrl, transport);
+        var builder = new HubConnectionBuilder().WithUrl(hubUrl, o =>
+        {
+            o.Transports = transport;
+            o.SkipNegotiation = skipNegotiation;
+        });
         if (protocol == WireProtocol.MessagePack)
         {
             // RoomSignal's options key the maps by the JSON names; SignalR's defaults would expect "Id", "Room", ...
@@ -59,8 +71,12 @@ public sealed class PlainPeer : IAsyncDisposable
         return peer;
     }
 
-    public Task<RoomJoined> JoinAsync(string room)
-        => Connection.InvokeAsync<RoomJoined>("CreateAndJoinRoom", new JoinRoomRequest(room)).Within($"joining {room}");
+    public async Task<RoomJoined> JoinAsync(string room)
+    {
+        var joined = await Connection.InvokeAsync<RoomJoined>("CreateAndJoinRoom", new JoinRoomRequest(room)).Within($"joining {room}");
+        _joinedAs ??= joined.Id;
+        return joined;
+    }
 
     public IReadOnlyList<T> All<T>(string eventName)
         => _received.Where(m => m.Event == eventName).Select(m => (T)m.Payload).ToArray();

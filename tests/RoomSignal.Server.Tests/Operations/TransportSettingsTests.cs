@@ -50,12 +50,51 @@ public sealed class TransportSettingsTests
     }
 
     [Fact]
-    public async Task WithoutKestrelSocketSettingsTheTransportKeepsKestrelsDefaults()
+    public async Task OnASingleNodeSocketCompletionsAndKestrelsContinuationsRunInlineByDefault()
     {
         await using var node = await RoomSignalNode.StartAsync();
 
         var transport = node.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value;
+        Assert.True(transport.UnsafePreferInlineScheduling, "RoomSignal:Transport:InlineIO (unset: on without Redis) turns on Kestrel's inline scheduling");
+        Assert.Equal("1", Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"));
+        Assert.Equal(Environment.ProcessorCount.ToString(), Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"));
+        Assert.Equal(new SocketTransportOptions().IOQueueCount, transport.IOQueueCount);
+    }
+
+    [Fact]
+    public async Task InAClusterKestrelKeepsItsDefaultsUnlessInlineIOIsAskedFor()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var configuration = new Dictionary<string, string?>
+        {
+            ["RoomSignal:Redis:Configuration"] = redis.Configuration,
+            ["RoomSignal:Redis:Prefix"] = TestNames.Unique("inline"),
+        };
+        await using (var node = await RoomSignalNode.StartAsync(configuration))
+        {
+            Assert.False(node.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value.UnsafePreferInlineScheduling);
+        }
+
+        configuration["RoomSignal:Transport:InlineIO"] = "true";
+        await using var asked = await RoomSignalNode.StartAsync(configuration);
+        Assert.True(asked.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value.UnsafePreferInlineScheduling);
+    }
+
+    [Fact]
+    public async Task WithInlineIOOffTheTransportKeepsKestrelsDefaults()
+    {
+        await using var node = await RoomSignalNode.StartAsync(new Dictionary<string, string?> { ["RoomSignal:Transport:InlineIO"] = "false" });
+
+        var transport = node.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value;
         Assert.False(transport.UnsafePreferInlineScheduling);
         Assert.Equal(new SocketTransportOptions().IOQueueCount, transport.IOQueueCount);
+    }
+
+    [Fact]
+    public async Task AnExplicitKestrelSettingWinsOverInlineIO()
+    {
+        await using var node = await RoomSignalNode.StartAsync(new Dictionary<string, string?> { ["Kestrel:Sockets:UnsafePreferInlineScheduling"] = "false" });
+
+        Assert.False(node.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value.UnsafePreferInlineScheduling);
     }
 }
