@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reruns the benchmark set of docs/benchmarks.md and prints its tables (tools/bench-report.mjs).
 #
-#   tools/bench.sh [SECTION...]     sections: relay-pair cluster-pair redis-io-pair relay ceiling product ladder join churn
+#   tools/bench.sh [SECTION...]     sections: relay-pair transport-pair cluster-pair redis-io-pair relay ceiling product ladder join churn
 #                                   idle idle-gc connect connect-restart (default: all); diagnostics: idle-gcdump churn-gcdump
 #
 # Every server runs as a child process on a free loopback port: RoomSignal on one node, two nodes
@@ -19,7 +19,7 @@ WARMUP=${WARMUP:-2}
 OUT=${BENCH_OUT:-$ROOT/bench-results/$(date -u +%Y%m%dT%H%M%SZ)}
 TOOL="$ROOT/tools/RoomSignal.LoadTest/bin/Release/net10.0/RoomSignal.LoadTest.dll"
 SERVER_DIR="$ROOT/src/RoomSignal.Server/bin/Release/net10.0"
-SECTIONS=${*:-relay-pair cluster-pair redis-io-pair relay ceiling product ladder join churn idle idle-gc connect connect-restart}
+SECTIONS=${*:-relay-pair transport-pair cluster-pair redis-io-pair relay ceiling product ladder join churn idle idle-gc connect connect-restart}
 # Some sections are groups of parts that can also run alone: `relay` is relay-1node relay-2nodes relay-ceiling,
 # `join` is join-1node join-2nodes join-ceiling, `idle` is idle idle-2nodes. Give parts run separately the same
 # BENCH_OUT and the report covers them all.
@@ -31,7 +31,7 @@ command -v node >/dev/null || { echo "node is required (for the report)" >&2; ex
 
 . "$ROOT/tools/bench-lib.sh" # free_port, wait_port, CEILING_BEST_ENV (the ceiling's best, with --inline)
 
-pids=()
+pids=(); variant_pids=()
 cleanup() { local pid; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT
 started=$(date +%s)
@@ -126,6 +126,19 @@ for section in $SECTIONS; do
       pd=$(free_port); CEILING_ENV="" start_ceiling ceiling-default "$pd"; c2=$LAST_PID; warm "ws://127.0.0.1:$pd/hubs/room"
       interleave pair "product-1node=ws://127.0.0.1:$p/hubs/room=$a" "ceiling-best=ws://127.0.0.1:$cb/hubs/room=$c1" "ceiling-default=ws://127.0.0.1:$pd/hubs/room=$c2"
       stop "$a" "$c1" "$c2"
+      ;;
+    transport-pair)
+      # The direct WebSocket transport and inline I/O (RoomSignal:Transport), each alone, both (as shipped) and neither
+      # (as shipped before them), against the ceiling's best, interleaved. TRANSPORT_VARIANTS="NAME=ENV ..." replaces the
+      # four (ENV: space-free assignments joined by commas).
+      variants=()
+      for v in ${TRANSPORT_VARIANTS:-before=RoomSignal__Transport__DirectWebSockets=false,RoomSignal__Transport__InlineIO=false direct-only=RoomSignal__Transport__InlineIO=false inline-only=RoomSignal__Transport__DirectWebSockets=false shipped=}; do
+        p=$(free_port); PRODUCT_EXTRA_ENV="$(echo "${v#*=}" | tr ',' ' ')" start_product "node-${v%%=*}" "$p"; warm "ws://127.0.0.1:$p/hubs/room"
+        variants+=("${v%%=*}=ws://127.0.0.1:$p/hubs/room=$LAST_PID"); variant_pids+=("$LAST_PID")
+      done
+      cb=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling-best "$cb" --inline; c1=$LAST_PID; warm "ws://127.0.0.1:$cb/hubs/room"
+      interleave transport "${variants[@]}" "ceiling-best=ws://127.0.0.1:$cb/hubs/room=$c1"
+      stop "${variant_pids[@]}" "$c1"
       ;;
     cluster-pair)
       # Two nodes + Redis (every pair across nodes) against one node, interleaved.

@@ -8,7 +8,8 @@
 #   RATE=2500 tools/profile.sh 1node 2nodes   # the 1-node / 2-node comparison below saturation
 #   tools/profile.sh perf-1node perf-ceiling  # where the CPU goes: kernel, runtime, managed code by owner
 #   tools/profile.sh switches-1node switches-ceiling switches-2nodes   # context switches per message by thread group
-#   (SWITCHES_NODE_ENV="RoomSignal__Redis__SocketManager=Dedicated" for the two nodes' other Redis I/O threads)
+#   (SWITCHES_NODE_ENV="RoomSignal__Redis__SocketManager=Dedicated" for the two nodes' other Redis I/O threads;
+#    PERF_NODE_ENV likewise adds settings to the perf-* nodes, e.g. "RoomSignal__Transport__InlineIO=false")
 #
 # 1node also records a sampled thread-time trace (dotnet-trace report topN). 2nodes starts a private
 # redis-server and two nodes, measures what the idle cluster costs (CPU of both nodes and Redis over
@@ -231,7 +232,7 @@ on_target() {
 for target in $TARGETS; do
   case $target in
     switches-1node|switches-ceiling|switches-2nodes) on_target "${target#switches-}" switch_profile "$target" "${SWITCHES_NODE_ENV:-}" ;;
-    perf-1node|perf-ceiling|perf-2nodes) on_target "${target#perf-}" perf_profile "$target" "${PERF_ENV[*]}" ;;
+    perf-1node|perf-ceiling|perf-2nodes) on_target "${target#perf-}" perf_profile "$target" "${PERF_ENV[*]} ${PERF_NODE_ENV:-}" ;;
     1node)
       p=$(free_port); start_node "$p"; a=$LAST_PID
       profile 1node "ws://127.0.0.1:$p/hubs/room" "$a"
