@@ -42,7 +42,8 @@ public static class RoomSignalServerExtensions
         services.AddSingleton(TimeProvider.System);
 
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
-        builder.AddRoomSignalTransport(); // RoomSignal:Transport: the direct WebSocket transport and inline I/O
+        var clustered = !string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignalRedisOptions.SectionName}:Configuration"]);
+        builder.AddRoomSignalTransport(clustered); // RoomSignal:Transport: the direct WebSocket transport and inline I/O
         services.AddRoomSignalTransportTuning(); // Kestrel:Sockets, measured in docs/benchmarks.md (after: explicit keys win)
 
         var signalR = services.AddSignalR(o =>
@@ -74,7 +75,6 @@ public static class RoomSignalServerExtensions
         services.AddHealthChecks().AddCheck<ConnectionCapacityHealthCheck>("capacity", tags: [ReadinessTag]);
         services.AddSingleton<IRoomEventSink, RoomEventDispatcher>();
         services.AddSingleton<IRoomStore, InMemoryRoomStore>();
-        var clustered = !string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignalRedisOptions.SectionName}:Configuration"]);
         if (clustered)
         {
             // The official backplane over the one shared multiplexer; /readyz waits for its subscriptions (probe).

@@ -14,18 +14,18 @@ internal static class TransportServiceCollectionExtensions
     public const string EngineThreadsVariable = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
 
     /// <summary>
-    /// Adds the direct transport's services and, with <see cref="TransportOptions.InlineIO"/> (by default on a single
-    /// node only), inline socket completions and Kestrel's inline scheduling. Call before <c>Kestrel:Sockets</c> is bound, so an explicit
+    /// Adds the direct transport's services and, with <see cref="TransportOptions.InlineIO"/> (unset: on unless
+    /// <paramref name="clustered"/>, i.e. Redis is configured), inline socket completions and Kestrel's inline
+    /// scheduling. Call before <c>Kestrel:Sockets</c> is bound, so an explicit
     /// <c>Kestrel:Sockets:UnsafePreferInlineScheduling</c> wins.
     /// </summary>
-    public static IHostApplicationBuilder AddRoomSignalTransport(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddRoomSignalTransport(this IHostApplicationBuilder builder, bool clustered)
     {
         var services = builder.Services;
         services.AddOptions<TransportOptions>().BindConfiguration(TransportOptions.SectionName).ValidateOnStart();
         services.AddSingleton<DirectConnections>();
 
         var options = builder.Configuration.GetSection(TransportOptions.SectionName).Get<TransportOptions>() ?? new TransportOptions();
-        var clustered = !string.IsNullOrWhiteSpace(builder.Configuration[$"{RoomSignal.Redis.RoomSignalRedisOptions.SectionName}:Configuration"]);
         if (options.InlineIO ?? !clustered)
         {
             if (Environment.GetEnvironmentVariable(InlineCompletionsVariable) is null)
