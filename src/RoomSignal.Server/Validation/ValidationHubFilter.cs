@@ -74,6 +74,11 @@ internal sealed class ValidationHubFilter(IServiceProvider services, ILogger<Val
             return validator.MissingMessage;
         }
 
+        if (validator.PassesEveryRule(argument))
+        {
+            return null; // the common case, without FluentValidation's per-call objects
+        }
+
         var result = validator.Validate(new ValidationContext<object>(argument));
         return result.IsValid ? null : string.Join(ValidationMessages.Separator, result.Errors.Select(e => e.ErrorMessage));
     }
