@@ -54,6 +54,7 @@ public static class RoomSignalServerExtensions
             o.AddFilter<LimitsHubFilter>();
             o.AddFilter<ValidationHubFilter>();
         });
+        services.AddSingleton<IHubActivator<RoomHub>, RoomHubActivator>(); // wins over SignalR's scoped open-generic activator
         // JSON and MessagePack; MessagePack maps keyed by the same camelCase names as JSON, so JS clients read the same fields.
         signalR.AddMessagePackProtocol(o => o.SerializerOptions = RoomSignalMessagePack.SerializerOptions);
         services.AddRoomSignalValidation();

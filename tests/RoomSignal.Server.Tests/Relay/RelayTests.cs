@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using RoomSignal.Contracts;
+using RoomSignal.Server.Hubs;
 using RoomSignal.Server.Tests.Support;
 using RoomSignal.Testing;
 
@@ -12,6 +14,17 @@ public sealed class RelayTests(NodeFixture fixture) : IClassFixture<NodeFixture>
         new("candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host", "0", 0, "abcd");
 
     private RoomSignalNode Node => fixture.Node;
+
+    [Fact]
+    public void EveryInvocationsHubComesFromOneActivatorInsteadOfOneResolvedPerInvocationScope()
+    {
+        // SignalR resolves the activator from each invocation's scope; ours is a singleton (a relay's allocations).
+        using var first = Node.Services.CreateScope();
+        using var second = Node.Services.CreateScope();
+        var activator = first.ServiceProvider.GetRequiredService<IHubActivator<RoomHub>>();
+        Assert.IsType<RoomHubActivator>(activator);
+        Assert.Same(activator, second.ServiceProvider.GetRequiredService<IHubActivator<RoomHub>>());
+    }
 
     [Fact]
     public async Task OfferAnswerAndCandidateReachTheTargetStampedWithTheSenderAndNobodyElse()
