@@ -9,8 +9,8 @@ namespace RoomSignal.Server.Transport;
 
 /// <summary>
 /// One hub connection carried straight on an accepted WebSocket: two pipes between the socket and SignalR's
-/// <c>HubConnectionHandler</c> whose readers run inline, so a message is read, dispatched and written on the thread
-/// that received it (SignalR's own transport schedules each pipe reader on the thread pool). The receive loop
+/// <c>HubConnectionHandler</c> whose readers run on the writer's thread, so a message is read, dispatched and written
+/// on the thread that received it (SignalR's own transport schedules each pipe reader on the thread pool). The receive loop
 /// writes what arrives into the hub's input; the send loop writes the hub's output to the socket, one WebSocket
 /// message per read, as SignalR's WebSockets transport does.
 /// </summary>
@@ -28,9 +28,10 @@ internal sealed class DirectWebSocketConnection : DefaultConnectionContext,
     {
         _socket = socket;
         HttpContext = httpContext;
-        // Inline readers: the hub's dispatch runs inside the receive loop's flush, the send loop inside the hub's flush.
-        _toHub = new Pipe(InlinePipe(inputBufferSize));
-        _fromHub = new Pipe(InlinePipe(outputBufferSize));
+        // Readers on the writer's thread: the hub's dispatch runs inside the receive loop's flush, the send loop inside
+        // the hub's flush, or right after another connection's dispatch when that caused it (SendAfterDispatchScheduler).
+        _toHub = new Pipe(InlinePipe(inputBufferSize, PipeScheduler.Inline));
+        _fromHub = new Pipe(InlinePipe(outputBufferSize, new SendAfterDispatchScheduler(this)));
         Transport = new DuplexPipe(_toHub.Reader, _fromHub.Writer);
         User = httpContext.User;
         RemoteEndPoint = httpContext.Connection.RemoteIpAddress is { } remote ? new System.Net.IPEndPoint(remote, httpContext.Connection.RemotePort) : null;
@@ -101,7 +102,13 @@ internal sealed class DirectWebSocketConnection : DefaultConnectionContext,
                 }
 
                 writer.Advance(received.Count);
-                var flushed = await writer.FlushAsync();
+                ValueTask<FlushResult> flush;
+                using (SendAfterDispatchScheduler.Defer(this))
+                {
+                    flush = writer.FlushAsync(); // dispatches inline; its relays to other connections are sent when the scope ends
+                }
+
+                var flushed = await flush;
                 if (flushed.IsCompleted)
                 {
                     return; // the hub stopped reading
@@ -200,10 +207,10 @@ internal sealed class DirectWebSocketConnection : DefaultConnectionContext,
         await _toHub.Reader.CompleteAsync();
     }
 
-    private static PipeOptions InlinePipe(long bufferSize) => new(
+    private static PipeOptions InlinePipe(long bufferSize, PipeScheduler readerScheduler) => new(
         pauseWriterThreshold: bufferSize,
         resumeWriterThreshold: bufferSize / 2,
-        readerScheduler: PipeScheduler.Inline,
+        readerScheduler: readerScheduler,
         writerScheduler: PipeScheduler.Inline,
         useSynchronizationContext: false);
 
