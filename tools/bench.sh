@@ -2,7 +2,8 @@
 # Reruns the benchmark set of docs/benchmarks.md and prints its tables (tools/bench-report.mjs).
 #
 #   tools/bench.sh [SECTION...]     sections: relay-pair transport-pair cluster-pair redis-io-pair relay ceiling product ladder join churn
-#                                   idle idle-gc connect connect-restart (default: all); diagnostics: idle-gcdump churn-gcdump
+#                                   idle idle-gc connect connect-restart (default: all); diagnostics: idle-gcdump churn-gcdump;
+#                                   before/after of a code change: BASELINE_DIR=<copy of an earlier server build> ... build-pair
 #
 # Every server runs as a child process on a free loopback port: RoomSignal on one node, two nodes
 # sharing a private redis-server, and the ceiling relay (tools/RoomSignal.LoadTest ceiling). Every run
@@ -51,7 +52,7 @@ start_product() { # NAME PORT [REDIS_PORT] (env: PRODUCT_EXTRA_ENV) -> sets LAST
              RoomSignal__Limits__JoinsPerSecond=1000000 RoomSignal__Limits__JoinBurst=10000000
              ${PRODUCT_EXTRA_ENV:-})
   [ -n "${3:-}" ] && env+=("RoomSignal__Redis__Configuration=127.0.0.1:$3" "RoomSignal__NodeId=$1")
-  (cd "$SERVER_DIR" && exec env "${env[@]}" dotnet RoomSignal.Server.dll --urls "http://127.0.0.1:$2") >"$OUT/$1.log" 2>&1 &
+  (cd "${PRODUCT_DIR:-$SERVER_DIR}" && exec env "${env[@]}" dotnet RoomSignal.Server.dll --urls "http://127.0.0.1:$2") >"$OUT/$1.log" 2>&1 &
   LAST_PID=$!; pids+=("$LAST_PID"); wait_port "$2"
 }
 start_ceiling() { # NAME PORT [ceiling args...] (env: CEILING_ENV) -> sets LAST_PID
@@ -139,6 +140,16 @@ for section in $SECTIONS; do
       cb=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling-best "$cb" --inline; c1=$LAST_PID; warm "ws://127.0.0.1:$cb/hubs/room"
       interleave transport "${variants[@]}" "ceiling-best=ws://127.0.0.1:$cb/hubs/room=$c1"
       stop "${variant_pids[@]}" "$c1"
+      ;;
+    build-pair)
+      # Before/after of a code change: one node of an earlier build (BASELINE_DIR: a copy of that build's
+      # src/RoomSignal.Server/bin/Release/net10.0) against one of the current build, and ceiling-best, interleaved.
+      [ -f "${BASELINE_DIR:-}/RoomSignal.Server.dll" ] || { echo "build-pair needs BASELINE_DIR=<a copy of an earlier Release build of the server>" >&2; exit 2; }
+      p=$(free_port); PRODUCT_DIR=$BASELINE_DIR start_product node-baseline "$p"; a=$LAST_PID; warm "ws://127.0.0.1:$p/hubs/room"
+      p2=$(free_port); start_product node-current "$p2"; b=$LAST_PID; warm "ws://127.0.0.1:$p2/hubs/room"
+      cb=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling-best "$cb" --inline; c1=$LAST_PID; warm "ws://127.0.0.1:$cb/hubs/room"
+      interleave build "baseline=ws://127.0.0.1:$p/hubs/room=$a" "current=ws://127.0.0.1:$p2/hubs/room=$b" "ceiling-best=ws://127.0.0.1:$cb/hubs/room=$c1"
+      stop "$a" "$b" "$c1"
       ;;
     cluster-pair)
       # Two nodes + Redis (every pair across nodes) against one node, interleaved.

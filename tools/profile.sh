@@ -4,8 +4,10 @@
 # warm-up. Output: $PROFILE_OUT (default bench-results/profile-<UTC time>/).
 #
 #   tools/profile.sh [TARGET...]   targets: 1node ceiling 2nodes perf-1node perf-ceiling perf-2nodes switches-1node
-#                                  switches-ceiling switches-2nodes (default: 1node ceiling)
+#                                  switches-ceiling switches-2nodes alloc-1node alloc-ceiling (default: 1node ceiling)
 #   RATE=2500 tools/profile.sh 1node 2nodes   # the 1-node / 2-node comparison below saturation
+#   PROFILE_SERVER_DIR=/tmp/before tools/profile.sh 1node   # the same against a copy of an earlier server build
+#   tools/profile.sh alloc-1node alloc-ceiling   # bytes allocated per delivered message, by type and by method
 #   tools/profile.sh perf-1node perf-ceiling  # where the CPU goes: kernel, runtime, managed code by owner
 #   tools/profile.sh switches-1node switches-ceiling switches-2nodes   # context switches per message by thread group
 #   (SWITCHES_NODE_ENV="RoomSignal__Redis__SocketManager=Dedicated" for the two nodes' other Redis I/O threads;
@@ -32,8 +34,9 @@ RATE=${RATE:-5000}
 TARGETS=${*:-1node ceiling}
 mkdir -p "$OUT"
 TOOL=tools/RoomSignal.LoadTest/bin/Release/net10.0/RoomSignal.LoadTest.dll
-SERVER_DIR=src/RoomSignal.Server/bin/Release/net10.0
-[[ " $TARGETS " =~ \ (1node|ceiling|2nodes)\  ]] && { command -v dotnet-counters >/dev/null && command -v dotnet-trace >/dev/null || { echo "install dotnet-counters and dotnet-trace first" >&2; exit 2; }; }
+ALLOC_REPORT=tools/RoomSignal.AllocReport/bin/Release/net10.0/RoomSignal.AllocReport.dll
+SERVER_DIR=${PROFILE_SERVER_DIR:-src/RoomSignal.Server/bin/Release/net10.0} # another build of the server: before/after of a code change
+[[ " $TARGETS " =~ \ (1node|ceiling|2nodes|alloc-1node|alloc-ceiling)\  ]] && { command -v dotnet-counters >/dev/null && command -v dotnet-trace >/dev/null || { echo "install dotnet-counters and dotnet-trace first" >&2; exit 2; }; }
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT
@@ -163,6 +166,26 @@ perf_profile() { # NAME URLS PIDS WARM_SECONDS [REDIS_PORT]
     console.log(`${"managed code in all".padEnd(40)} ${(100 * managed / total).toFixed(1).padStart(5)}%  ${(perMsg * managed / total).toFixed(1).padStart(6)} µs/msg (${total} samples)`);
   ' "$name" "$OUT" "$3" | tee "$OUT/$name-summary.txt"
 }
+# Allocations per delivered message by type and by method: a gc-verbose EventPipe trace (the runtime samples an
+# allocation about every 100 KB, with its stack) of each server over ALLOC_SECONDS (default 5) of the open loop, read by
+# tools/RoomSignal.AllocReport. The total is the trace's; dotnet-counters' total_allocated (target 1node) agrees within
+# a few percent.
+alloc_profile() { # NAME URLS PIDS WARM_SECONDS
+  local name=$1 urls=$2 warm=$4 seconds=${ALLOC_SECONDS:-5} p
+  IFS=, read -ra ps <<<"$3"
+  warm_and_load "$name" "$urls" "$3" "$warm" $((seconds + 6)) 3
+  local d=$LOAD_PID
+  sleep 5
+  for p in "${ps[@]}"; do
+    dotnet-trace collect -p "$p" --profile gc-verbose --duration "00:00:00:$(printf %02d "$seconds")" -o "$OUT/$name-$p.nettrace" >/dev/null 2>&1
+  done
+  wait "$d"
+  local rate; rate=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results.delivered_per_s)' "$OUT/$name-relay.json")
+  for p in "${ps[@]}"; do
+    echo "== $name (process $p): $rate delivered/s; $seconds s traced" | tee "$OUT/$name-$p-alloc.txt"
+    dotnet "$ALLOC_REPORT" "$OUT/$name-$p.nettrace" "$(echo "$rate * $seconds" | bc)" | tee -a "$OUT/$name-$p-alloc.txt"
+  done
+}
 # Context switches by thread group (".NET TP Worker", ".NET Sockets", "DefaultSocketMa", ...), per delivered message:
 # each thread's voluntary (it slept) and involuntary (it was preempted) switches and CPU time from /proc, summed by
 # thread name over a 5 s window of the open loop. A thread hop that finds every worker asleep costs a wake-up and a
@@ -233,6 +256,7 @@ for target in $TARGETS; do
   case $target in
     switches-1node|switches-ceiling|switches-2nodes) on_target "${target#switches-}" switch_profile "$target" "${SWITCHES_NODE_ENV:-}" ;;
     perf-1node|perf-ceiling|perf-2nodes) on_target "${target#perf-}" perf_profile "$target" "${PERF_ENV[*]} ${PERF_NODE_ENV:-}" ;;
+    alloc-1node|alloc-ceiling) on_target "${target#alloc-}" alloc_profile "$target" "" ;;
     1node)
       p=$(free_port); start_node "$p"; a=$LAST_PID
       profile 1node "ws://127.0.0.1:$p/hubs/room" "$a"
