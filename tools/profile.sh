@@ -4,10 +4,12 @@
 # warm-up. Output: $PROFILE_OUT (default bench-results/profile-<UTC time>/).
 #
 #   tools/profile.sh [TARGET...]   targets: 1node ceiling 2nodes perf-1node perf-ceiling perf-2nodes switches-1node
-#                                  switches-ceiling switches-2nodes alloc-1node alloc-ceiling (default: 1node ceiling)
+#                                  switches-ceiling switches-2nodes alloc-1node alloc-ceiling syscalls-1node syscalls-ceiling
+#                                  (default: 1node ceiling)
 #   RATE=2500 tools/profile.sh 1node 2nodes   # the 1-node / 2-node comparison below saturation
 #   PROFILE_SERVER_DIR=/tmp/before tools/profile.sh 1node   # the same against a copy of an earlier server build
 #   tools/profile.sh alloc-1node alloc-ceiling   # bytes allocated per delivered message, by type and by method
+#   tools/profile.sh syscalls-1node syscalls-ceiling   # system calls per delivered message (futex: threads waking each other)
 #   tools/profile.sh perf-1node perf-ceiling  # where the CPU goes: kernel, runtime, managed code by owner
 #   tools/profile.sh switches-1node switches-ceiling switches-2nodes   # context switches per message by thread group
 #   (SWITCHES_NODE_ENV="RoomSignal__Redis__SocketManager=Dedicated" for the two nodes' other Redis I/O threads;
@@ -186,6 +188,21 @@ alloc_profile() { # NAME URLS PIDS WARM_SECONDS
     dotnet "$ALLOC_REPORT" "$OUT/$name-$p.nettrace" "$(echo "$rate * $seconds" | bc)" | tee -a "$OUT/$name-$p-alloc.txt"
   done
 }
+# System calls per delivered message, by call: perf's syscall tracepoints counted on the server over SYSCALL_SECONDS
+# (default 5) of the open loop. Futex calls are threads waking each other; sendto/recvfrom the socket I/O itself.
+syscall_profile() { # NAME URLS PIDS WARM_SECONDS
+  local name=$1 urls=$2 warm=$4 seconds=${SYSCALL_SECONDS:-5}
+  command -v perf >/dev/null || { echo "syscalls-* targets need perf (apt-get install linux-perf)" >&2; exit 2; }
+  warm_and_load "$name" "$urls" "$3" "$warm" $((seconds + 6)) 3
+  local d=$LOAD_PID
+  sleep 5
+  perf stat -e 'syscalls:sys_enter_*' -p "$3" -o "$OUT/$name.perfstat" -- sleep "$seconds" >/dev/null 2>&1
+  wait "$d"
+  local rate; rate=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results.delivered_per_s)' "$OUT/$name-relay.json")
+  { echo "== $name: $rate delivered/s; system calls per delivered message over $seconds s"
+    awk -v n="$(echo "$rate * $seconds" | bc)" '$1 ~ /^[0-9,]+$/ && $1 != "0" { gsub(",", "", $1); sub("syscalls:sys_enter_", "", $2); printf "%8.3f  %s\n", $1 / n, $2 }' "$OUT/$name.perfstat" | sort -rn | head -12
+  } | tee "$OUT/$name-summary.txt"
+}
 # Context switches by thread group (".NET TP Worker", ".NET Sockets", "DefaultSocketMa", ...), per delivered message:
 # each thread's voluntary (it slept) and involuntary (it was preempted) switches and CPU time from /proc, summed by
 # thread name over a 5 s window of the open loop. A thread hop that finds every worker asleep costs a wake-up and a
@@ -257,6 +274,7 @@ for target in $TARGETS; do
     switches-1node|switches-ceiling|switches-2nodes) on_target "${target#switches-}" switch_profile "$target" "${SWITCHES_NODE_ENV:-}" ;;
     perf-1node|perf-ceiling|perf-2nodes) on_target "${target#perf-}" perf_profile "$target" "${PERF_ENV[*]} ${PERF_NODE_ENV:-}" ;;
     alloc-1node|alloc-ceiling) on_target "${target#alloc-}" alloc_profile "$target" "" ;;
+    syscalls-1node|syscalls-ceiling) on_target "${target#syscalls-}" syscall_profile "$target" "" ;;
     1node)
       p=$(free_port); start_node "$p"; a=$LAST_PID
       profile 1node "ws://127.0.0.1:$p/hubs/room" "$a"
