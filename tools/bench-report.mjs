@@ -53,7 +53,7 @@ function table(title, header, rows) {
 }
 
 const relayRows = [];
-for (const prefix of ['pair', 'build', 'transport', 'cpair', 'iopair', 'relay', 'ceiling', 'product']) {
+for (const prefix of ['pair', 'build', 'cbuild', 'transport', 'cpair', 'iopair', 'relay', 'ceiling', 'product']) {
   for (const [label, rs] of group(prefix)) {
     relayRows.push([
       label, okText(rs),
@@ -74,7 +74,7 @@ table('Relay (median of the runs; latency one-way, CPU per delivered message fro
 // Interleaved sets (relay-pair, transport-pair, cluster-pair, redis-io-pair): the ratio of each target to a reference, run by run (run i of one
 // target and run i of the other were taken minutes apart at most), then the median of those ratios.
 const ratioRows = [];
-for (const [prefix, target, refs] of [['pair', 'product-1node', ['ceiling-best', 'ceiling-default']], ['build', 'current', ['baseline', 'ceiling-best']], ['build', 'baseline', ['ceiling-best']], ['transport', 'shipped', ['before', 'ceiling-best']], ['cpair', 'product-2nodes', ['product-1node']], ['iopair', 'threadpool', ['dedicated']]]) {
+for (const [prefix, target, refs] of [['pair', 'product-1node', ['ceiling-best', 'ceiling-default']], ['build', 'current', ['baseline', 'ceiling-best']], ['build', 'baseline', ['ceiling-best']], ['cbuild', 'current', ['baseline']], ['transport', 'shipped', ['before', 'ceiling-best']], ['cpair', 'product-2nodes', ['product-1node']], ['iopair', 'threadpool', ['dedicated']]]) {
   for (const mode of ['open5000', 'closed']) {
     const byRun = (name) => new Map(runs.filter((r) => r.label.startsWith(`${prefix}/${name}/${mode}/`)).map((r) => [r.label.split('/').pop(), r]));
     const mine = byRun(target);

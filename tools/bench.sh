@@ -4,6 +4,7 @@
 #   tools/bench.sh [SECTION...]     sections: relay-pair transport-pair cluster-pair redis-io-pair relay ceiling product ladder join churn
 #                                   idle idle-gc connect connect-restart (default: all); diagnostics: idle-gcdump churn-gcdump;
 #                                   before/after of a code change: BASELINE_DIR=<copy of an earlier server build> ... build-pair
+#                                   (one node, with ceiling-best) or build-pair-cluster (two nodes + Redis)
 #
 # Every server runs as a child process on a free loopback port: RoomSignal on one node, two nodes
 # sharing a private redis-server, and the ceiling relay (tools/RoomSignal.LoadTest ceiling). Every run
@@ -150,6 +151,22 @@ for section in $SECTIONS; do
       cb=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling-best "$cb" --inline; c1=$LAST_PID; warm "ws://127.0.0.1:$cb/hubs/room"
       interleave build "baseline=ws://127.0.0.1:$p/hubs/room=$a" "current=ws://127.0.0.1:$p2/hubs/room=$b" "ceiling-best=ws://127.0.0.1:$cb/hubs/room=$c1"
       stop "$a" "$b" "$c1"
+      ;;
+    build-pair-cluster)
+      # The same for two nodes + Redis: a cluster of the BASELINE_DIR build against one of the current build, each with
+      # its own redis-server, interleaved (every pair across nodes).
+      [ -f "${BASELINE_DIR:-}/RoomSignal.Server.dll" ] || { echo "build-pair-cluster needs BASELINE_DIR=<a copy of an earlier Release build of the server>" >&2; exit 2; }
+      start_redis redis-baseline; rb=$REDIS_PORT; xb=$REDIS_PID
+      p1=$(free_port); PRODUCT_DIR=$BASELINE_DIR start_product nodeA-baseline "$p1" "$rb"; a1=$LAST_PID
+      p2=$(free_port); PRODUCT_DIR=$BASELINE_DIR start_product nodeB-baseline "$p2" "$rb"; a2=$LAST_PID
+      WARM=$WARM_SECONDS_CLUSTER warm "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
+      start_redis redis-current; rc=$REDIS_PORT; xc=$REDIS_PID
+      p3=$(free_port); start_product nodeA-current "$p3" "$rc"; b1=$LAST_PID
+      p4=$(free_port); start_product nodeB-current "$p4" "$rc"; b2=$LAST_PID
+      WARM=$WARM_SECONDS_CLUSTER warm "ws://127.0.0.1:$p3/hubs/room,ws://127.0.0.1:$p4/hubs/room"
+      interleave cbuild "baseline=ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room=$a1,$a2=$rb" \
+        "current=ws://127.0.0.1:$p3/hubs/room,ws://127.0.0.1:$p4/hubs/room=$b1,$b2=$rc"
+      stop "$a1" "$a2" "$b1" "$b2" "$xb" "$xc"
       ;;
     cluster-pair)
       # Two nodes + Redis (every pair across nodes) against one node, interleaved.
