@@ -56,6 +56,9 @@ start_product() { # NAME PORT [REDIS_PORT] (env: PRODUCT_EXTRA_ENV) -> sets LAST
   (cd "${PRODUCT_DIR:-$SERVER_DIR}" && exec env "${env[@]}" dotnet RoomSignal.Server.dll --urls "http://127.0.0.1:$2") >"$OUT/$1.log" 2>&1 &
   LAST_PID=$!; pids+=("$LAST_PID"); wait_port "$2"
 }
+need_baseline() { # SECTION: the build-pair sections run BASELINE_DIR's build against the current one
+  [ -f "${BASELINE_DIR:-}/RoomSignal.Server.dll" ] || { echo "$1 needs BASELINE_DIR=<a copy of an earlier Release build of the server>" >&2; exit 2; }
+}
 start_ceiling() { # NAME PORT [ceiling args...] (env: CEILING_ENV) -> sets LAST_PID
   local name=$1 port=$2; shift 2
   env ${CEILING_ENV:-} dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$port" "$@" >"$OUT/$name.log" 2>&1 &
@@ -145,7 +148,7 @@ for section in $SECTIONS; do
     build-pair)
       # Before/after of a code change: one node of an earlier build (BASELINE_DIR: a copy of that build's
       # src/RoomSignal.Server/bin/Release/net10.0) against one of the current build, and ceiling-best, interleaved.
-      [ -f "${BASELINE_DIR:-}/RoomSignal.Server.dll" ] || { echo "build-pair needs BASELINE_DIR=<a copy of an earlier Release build of the server>" >&2; exit 2; }
+      need_baseline build-pair
       p=$(free_port); PRODUCT_DIR=$BASELINE_DIR start_product node-baseline "$p"; a=$LAST_PID; warm "ws://127.0.0.1:$p/hubs/room"
       p2=$(free_port); start_product node-current "$p2"; b=$LAST_PID; warm "ws://127.0.0.1:$p2/hubs/room"
       cb=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling-best "$cb" --inline; c1=$LAST_PID; warm "ws://127.0.0.1:$cb/hubs/room"
@@ -155,7 +158,7 @@ for section in $SECTIONS; do
     build-pair-cluster)
       # The same for two nodes + Redis: a cluster of the BASELINE_DIR build against one of the current build, each with
       # its own redis-server, interleaved (every pair across nodes).
-      [ -f "${BASELINE_DIR:-}/RoomSignal.Server.dll" ] || { echo "build-pair-cluster needs BASELINE_DIR=<a copy of an earlier Release build of the server>" >&2; exit 2; }
+      need_baseline build-pair-cluster
       start_redis redis-baseline; rb=$REDIS_PORT; xb=$REDIS_PID
       p1=$(free_port); PRODUCT_DIR=$BASELINE_DIR start_product nodeA-baseline "$p1" "$rb"; a1=$LAST_PID
       p2=$(free_port); PRODUCT_DIR=$BASELINE_DIR start_product nodeB-baseline "$p2" "$rb"; a2=$LAST_PID

@@ -49,6 +49,7 @@ start_redis() { # -> REDIS_PORT REDIS_PID
   REDIS_PID=$!; pids+=("$REDIS_PID"); wait_port "$REDIS_PORT"
 }
 cpu_s() { awk '{ printf "%.3f", ($14 + $15) / 100 }' "/proc/$1/stat"; } # utime + stime, clock ticks of 1/100 s
+delivered_per_s() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results.delivered_per_s)' "$OUT/$1-relay.json"; } # NAME
 PERF_ENV=(DOTNET_PerfMapEnabled=1 DOTNET_ReadyToRun=0 DOTNET_EnableWriteXorExecute=0)
 start_node() { # PORT [REDIS_PORT NODE_ID] -> LAST_PID (env: NODE_EXTRA_ENV)
   local env=(RoomSignal__Limits__MaxConnectionsPerIp=0 RoomSignal__Limits__InvocationsPerSecond=1000000 RoomSignal__Limits__InvocationBurst=10000000 ${NODE_EXTRA_ENV:-})
@@ -182,7 +183,7 @@ alloc_profile() { # NAME URLS PIDS WARM_SECONDS
     dotnet-trace collect -p "$p" --profile gc-verbose --duration "00:00:00:$(printf %02d "$seconds")" -o "$OUT/$name-$p.nettrace" >/dev/null 2>&1
   done
   wait "$d"
-  local rate; rate=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results.delivered_per_s)' "$OUT/$name-relay.json")
+  local rate; rate=$(delivered_per_s "$name")
   for p in "${ps[@]}"; do
     echo "== $name (process $p): $rate delivered/s; $seconds s traced" | tee "$OUT/$name-$p-alloc.txt"
     dotnet "$ALLOC_REPORT" "$OUT/$name-$p.nettrace" "$(echo "$rate * $seconds" | bc)" | tee -a "$OUT/$name-$p-alloc.txt"
@@ -198,7 +199,7 @@ syscall_profile() { # NAME URLS PIDS WARM_SECONDS
   sleep 5
   perf stat -e 'syscalls:sys_enter_*' -p "$3" -o "$OUT/$name.perfstat" -- sleep "$seconds" >/dev/null 2>&1
   wait "$d"
-  local rate; rate=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results.delivered_per_s)' "$OUT/$name-relay.json")
+  local rate; rate=$(delivered_per_s "$name")
   { echo "== $name: $rate delivered/s; system calls per delivered message over $seconds s"
     awk -v n="$(echo "$rate * $seconds" | bc)" '$1 ~ /^[0-9,]+$/ && $1 != "0" { gsub(",", "", $1); sub("syscalls:sys_enter_", "", $2); printf "%8.3f  %s\n", $1 / n, $2 }' "$OUT/$name.perfstat" | sort -rn | head -12
   } | tee "$OUT/$name-summary.txt"
