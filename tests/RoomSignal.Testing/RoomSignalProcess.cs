@@ -92,6 +92,10 @@ public sealed class RoomSignalProcess : IRoomSignalEndpoint, IAsyncDisposable
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{port}");
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        // An in-process node of the same test run sets these on the test process (RoomSignal:Transport:InlineIO); the
+        // child decides its own from its configuration, as a node started by an operator does.
+        info.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
+        info.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT");
         info.Environment["Logging__LogLevel__Default"] = "Information";
         foreach (var (key, value) in configuration)
         {

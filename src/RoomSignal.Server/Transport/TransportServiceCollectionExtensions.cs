@@ -10,7 +10,7 @@ internal static class TransportServiceCollectionExtensions
     /// <summary>Read once by the runtime's socket engine, when the process opens its first socket: completions run on its threads.</summary>
     public const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 
-    /// <summary>Read with <see cref="InlineCompletionsVariable"/>: how many socket engine threads (the runtime's default is one per 30 cores).</summary>
+    /// <summary>Read with <see cref="InlineCompletionsVariable"/>: how many socket engine threads (the runtime's default is one per 30 cores; <see cref="TransportOptions.SocketThreads"/>).</summary>
     public const string EngineThreadsVariable = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
 
     /// <summary>
@@ -22,23 +22,27 @@ internal static class TransportServiceCollectionExtensions
     public static IHostApplicationBuilder AddRoomSignalTransport(this IHostApplicationBuilder builder, bool clustered)
     {
         var services = builder.Services;
-        services.AddOptions<TransportOptions>().BindConfiguration(TransportOptions.SectionName).ValidateOnStart();
+        services.AddOptions<TransportOptions>().BindConfiguration(TransportOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DirectConnections>();
 
         var options = builder.Configuration.GetSection(TransportOptions.SectionName).Get<TransportOptions>() ?? new TransportOptions();
+        var engineThreads = options.SocketThreads;
         if (options.InlineIO ?? !clustered)
         {
             if (Environment.GetEnvironmentVariable(InlineCompletionsVariable) is null)
             {
                 Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
                 // With completions inline the engine threads do the relaying: one per core, not one per 30 cores.
-                if (Environment.GetEnvironmentVariable(EngineThreadsVariable) is null)
-                {
-                    Environment.SetEnvironmentVariable(EngineThreadsVariable, Environment.ProcessorCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                }
+                engineThreads ??= Environment.ProcessorCount;
             }
 
             services.Configure<SocketTransportOptions>(o => o.UnsafePreferInlineScheduling = true);
+        }
+
+        // Out of range: leave the runtime's default, and ValidateOnStart refuses to start with the option's message.
+        if (engineThreads is >= 1 and <= 1024 && Environment.GetEnvironmentVariable(EngineThreadsVariable) is null)
+        {
+            Environment.SetEnvironmentVariable(EngineThreadsVariable, engineThreads.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         return builder;

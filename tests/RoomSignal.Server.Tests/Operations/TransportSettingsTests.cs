@@ -91,10 +91,55 @@ public sealed class TransportSettingsTests
     }
 
     [Fact]
+    public async Task SocketThreadsSetsHowManySocketEngineThreadsTheNodeRuns()
+    {
+        // The runtime reads the thread count once per process, when the first socket opens: one node process per value.
+        foreach (var threads in new[] { 1, 3 })
+        {
+            await using var node = await RoomSignalProcess.StartAsync(new Dictionary<string, string?>
+            {
+                ["RoomSignal:Transport:SocketThreads"] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            });
+
+            Assert.Equal(threads, ThreadsNamed(node.ProcessId, ".NET Sockets"));
+        }
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-2")]
+    [InlineData("1025")]
+    public async Task AnOutOfRangeSocketThreadsStopsTheNodeFromStartingWithAMessageNamingTheKey(string value)
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(
+            () => RoomSignalNode.StartAsync(new Dictionary<string, string?> { ["RoomSignal:Transport:SocketThreads"] = value }));
+
+        Assert.Contains("RoomSignal:Transport:SocketThreads must be between 1 and 1024", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AnExplicitKestrelSettingWinsOverInlineIO()
     {
         await using var node = await RoomSignalNode.StartAsync(new Dictionary<string, string?> { ["Kestrel:Sockets:UnsafePreferInlineScheduling"] = "false" });
 
         Assert.False(node.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value.UnsafePreferInlineScheduling);
+    }
+
+    private static int ThreadsNamed(int processId, string name)
+    {
+        var count = 0;
+        foreach (var task in Directory.GetDirectories($"/proc/{processId}/task"))
+        {
+            try
+            {
+                count += File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name ? 1 : 0;
+            }
+            catch (IOException)
+            {
+                // the thread ended after the listing
+            }
+        }
+
+        return count;
     }
 }
