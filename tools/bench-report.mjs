@@ -74,7 +74,12 @@ table('Relay (median of the runs; latency one-way, CPU per delivered message fro
 // Interleaved sets (relay-pair, transport-pair, cluster-pair, redis-io-pair): the ratio of each target to a reference, run by run (run i of one
 // target and run i of the other were taken minutes apart at most), then the median of those ratios.
 const ratioRows = [];
-for (const [prefix, target, refs] of [['pair', 'product-1node', ['ceiling-best', 'ceiling-default']], ['build', 'current', ['baseline', 'ceiling-best']], ['build', 'baseline', ['ceiling-best']], ['cbuild', 'current', ['baseline']], ['transport', 'shipped', ['before', 'ceiling-best']], ['cpair', 'product-2nodes', ['product-1node']], ['iopair', 'threadpool', ['dedicated']]]) {
+// transport-pair's variants are named on the command line (TRANSPORT_VARIANTS, CEILING_VARIANTS): each product variant
+// against "before" (if it ran) and against every ceiling.
+const transportNames = [...new Set(runs.filter((r) => r.label.startsWith('transport/')).map((r) => r.label.split('/')[1]))];
+const transportRefs = ['before', ...transportNames.filter((n) => n.startsWith('ceiling'))];
+const transportSets = transportNames.filter((n) => !transportRefs.includes(n)).map((n) => ['transport', n, transportRefs]);
+for (const [prefix, target, refs] of [['pair', 'product-1node', ['ceiling-best', 'ceiling-default']], ['build', 'current', ['baseline', 'ceiling-best']], ['build', 'baseline', ['ceiling-best']], ['cbuild', 'current', ['baseline']], ...transportSets, ['cpair', 'product-2nodes', ['product-1node']], ['iopair', 'threadpool', ['dedicated']]]) {
   for (const mode of ['open5000', 'closed']) {
     const byRun = (name) => new Map(runs.filter((r) => r.label.startsWith(`${prefix}/${name}/${mode}/`)).map((r) => [r.label.split('/').pop(), r]));
     const mine = byRun(target);

@@ -141,9 +141,13 @@ for section in $SECTIONS; do
         p=$(free_port); PRODUCT_EXTRA_ENV="$(echo "${v#*=}" | tr ',' ' ')" start_product "node-${v%%=*}" "$p"; warm "ws://127.0.0.1:$p/hubs/room"
         variants+=("${v%%=*}=ws://127.0.0.1:$p/hubs/room=$LAST_PID"); variant_pids+=("$LAST_PID")
       done
-      cb=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling-best "$cb" --inline; c1=$LAST_PID; warm "ws://127.0.0.1:$cb/hubs/room"
-      interleave transport "${variants[@]}" "ceiling-best=ws://127.0.0.1:$cb/hubs/room=$c1"
-      stop "${variant_pids[@]}" "$c1"
+      # CEILING_VARIANTS="NAME=ENV ..." adds ceilings with more settings on top of ceiling-best's (same format).
+      for v in ceiling-best= ${CEILING_VARIANTS:-}; do
+        cb=$(free_port); CEILING_ENV="$CEILING_BEST_ENV $(echo "${v#*=}" | tr ',' ' ')" start_ceiling "${v%%=*}" "$cb" --inline; warm "ws://127.0.0.1:$cb/hubs/room"
+        variants+=("${v%%=*}=ws://127.0.0.1:$cb/hubs/room=$LAST_PID"); variant_pids+=("$LAST_PID")
+      done
+      interleave transport "${variants[@]}"
+      stop "${variant_pids[@]}"
       ;;
     build-pair)
       # Before/after of a code change: one node of an earlier build (BASELINE_DIR: a copy of that build's

@@ -13,7 +13,8 @@
 #   tools/profile.sh perf-1node perf-ceiling  # where the CPU goes: kernel, runtime, managed code by owner
 #   tools/profile.sh switches-1node switches-ceiling switches-2nodes   # context switches per message by thread group
 #   (SWITCHES_NODE_ENV="RoomSignal__Redis__SocketManager=Dedicated" for the two nodes' other Redis I/O threads;
-#    PERF_NODE_ENV likewise adds settings to the perf-* nodes, e.g. "RoomSignal__Transport__InlineIO=false")
+#    PERF_NODE_ENV likewise adds settings to the perf-* nodes, e.g. "RoomSignal__Transport__InlineIO=false", and
+#    SYSCALLS_NODE_ENV to the syscalls-* node and ceiling, e.g. "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT=1")
 #
 # 1node also records a sampled thread-time trace (dotnet-trace report topN). 2nodes starts a private
 # redis-server and two nodes, measures what the idle cluster costs (CPU of both nodes and Redis over
@@ -275,7 +276,7 @@ for target in $TARGETS; do
     switches-1node|switches-ceiling|switches-2nodes) on_target "${target#switches-}" switch_profile "$target" "${SWITCHES_NODE_ENV:-}" ;;
     perf-1node|perf-ceiling|perf-2nodes) on_target "${target#perf-}" perf_profile "$target" "${PERF_ENV[*]} ${PERF_NODE_ENV:-}" ;;
     alloc-1node|alloc-ceiling) on_target "${target#alloc-}" alloc_profile "$target" "" ;;
-    syscalls-1node|syscalls-ceiling) on_target "${target#syscalls-}" syscall_profile "$target" "" ;;
+    syscalls-1node|syscalls-ceiling) on_target "${target#syscalls-}" syscall_profile "$target" "${SYSCALLS_NODE_ENV:-}" ;;
     1node)
       p=$(free_port); start_node "$p"; a=$LAST_PID
       profile 1node "ws://127.0.0.1:$p/hubs/room" "$a"
