@@ -91,7 +91,7 @@ public sealed class TransportSettingsTests
     }
 
     [Fact]
-    public async Task SocketThreadsSetsHowManySocketEngineThreadsTheNodeRuns()
+    public async Task SocketThreadsSetsHowManySocketEngineThreadsTheNodeRunsAndRelaysStillArrive()
     {
         // The runtime reads the thread count once per process, when the first socket opens: one node process per value.
         foreach (var threads in new[] { 1, 3 })
@@ -102,6 +102,15 @@ public sealed class TransportSettingsTests
             });
 
             Assert.Equal(threads, ThreadsNamed(node.ProcessId, ".NET Sockets"));
+
+            // Over the direct transport, whose messages those threads read, dispatch and write.
+            var room = TestNames.Unique("threads");
+            await using var a = await TestPeer.ConnectAsync(node, o => o.SkipNegotiation = true);
+            await using var b = await TestPeer.ConnectAsync(node, o => o.SkipNegotiation = true);
+            await a.JoinAsync(room);
+            await b.JoinAsync(room);
+            await a.Client.SendOfferAsync(b.Id, room, "v=0 threads").Within("offer");
+            Assert.Equal(new SdpMessage(a.Id, b.Id, room, "v=0 threads"), await b.WaitForAsync<SdpMessage>(RoomClientEvents.Offer));
         }
     }
 
