@@ -12,9 +12,9 @@
 #   tools/profile.sh syscalls-1node syscalls-ceiling   # system calls per delivered message (futex: threads waking each other)
 #   tools/profile.sh perf-1node perf-ceiling  # where the CPU goes: kernel, runtime, managed code by owner
 #   tools/profile.sh switches-1node switches-ceiling switches-2nodes   # context switches per message by thread group
-#   (SWITCHES_NODE_ENV="RoomSignal__Redis__SocketManager=Dedicated" for the two nodes' other Redis I/O threads;
-#    PERF_NODE_ENV likewise adds settings to the perf-* nodes, e.g. "RoomSignal__Transport__InlineIO=false", and
-#    SYSCALLS_NODE_ENV to the syscalls-* node and ceiling, e.g. "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT=1")
+#   PROFILE_NODE_ENV="..." adds settings to the nodes (and the ceiling) of the switches-*, perf-*, alloc-* and syscalls-*
+#   targets: "RoomSignal__Redis__SocketManager=Dedicated" for the two nodes' other Redis I/O threads,
+#   "RoomSignal__Transport__InlineIO=false", "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT=1", ...
 #
 # 1node also records a sampled thread-time trace (dotnet-trace report topN). 2nodes starts a private
 # redis-server and two nodes, measures what the idle cluster costs (CPU of both nodes and Redis over
@@ -246,9 +246,10 @@ switch_profile() { # NAME URLS PIDS WARM_SECONDS
   ' "$name" "$OUT" | tee "$OUT/$name-summary.txt"
 }
 # on_target KIND PROFILER NAME ENV: starts KIND (1node, ceiling or 2nodes: two nodes and a private Redis) with the
-# extra environment ENV, runs PROFILER (perf_profile or switch_profile) against it and stops what it started.
+# extra environment ENV plus PROFILE_NODE_ENV, runs PROFILER (perf_profile, switch_profile, alloc_profile or
+# syscall_profile) against it and stops what it started.
 on_target() {
-  local kind=$1 fn=$2 name=$3 env=$4
+  local kind=$1 fn=$2 name=$3 env="$4 ${PROFILE_NODE_ENV:-}"
   case $kind in
     1node)
       p=$(free_port); NODE_EXTRA_ENV="$env" start_node "$p"; a=$LAST_PID
@@ -273,10 +274,10 @@ on_target() {
 }
 for target in $TARGETS; do
   case $target in
-    switches-1node|switches-ceiling|switches-2nodes) on_target "${target#switches-}" switch_profile "$target" "${SWITCHES_NODE_ENV:-}" ;;
-    perf-1node|perf-ceiling|perf-2nodes) on_target "${target#perf-}" perf_profile "$target" "${PERF_ENV[*]} ${PERF_NODE_ENV:-}" ;;
+    switches-1node|switches-ceiling|switches-2nodes) on_target "${target#switches-}" switch_profile "$target" "" ;;
+    perf-1node|perf-ceiling|perf-2nodes) on_target "${target#perf-}" perf_profile "$target" "${PERF_ENV[*]}" ;;
     alloc-1node|alloc-ceiling) on_target "${target#alloc-}" alloc_profile "$target" "" ;;
-    syscalls-1node|syscalls-ceiling) on_target "${target#syscalls-}" syscall_profile "$target" "${SYSCALLS_NODE_ENV:-}" ;;
+    syscalls-1node|syscalls-ceiling) on_target "${target#syscalls-}" syscall_profile "$target" "" ;;
     1node)
       p=$(free_port); start_node "$p"; a=$LAST_PID
       profile 1node "ws://127.0.0.1:$p/hubs/room" "$a"

@@ -17,6 +17,9 @@ namespace RoomSignal.Server.Transport;
 internal sealed class DirectWebSocketConnection : DefaultConnectionContext,
     IConnectionHeartbeatFeature, ITransferFormatFeature, IHttpContextFeature, IHttpTransportFeature
 {
+    /// <summary>How long closing may wait for the client: to take our close frame, then to answer it.</summary>
+    public static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
+
     private readonly WebSocket _socket;
     private readonly Pipe _toHub;
     private readonly Pipe _fromHub;
@@ -143,27 +146,14 @@ internal sealed class DirectWebSocketConnection : DefaultConnectionContext,
                         break;
                     }
 
-                    if (!buffer.IsEmpty)
+                    // One WebSocket message per read, one frame per segment (a single send in the common case).
+                    var type = ActiveFormat == TransferFormat.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
+                    var rest = buffer;
+                    while (!rest.IsEmpty)
                     {
-                        var type = ActiveFormat == TransferFormat.Binary ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
-                        if (buffer.IsSingleSegment)
-                        {
-                            await _socket.SendAsync(buffer.First, type, WebSocketMessageFlags.EndOfMessage, CancellationToken.None);
-                        }
-                        else
-                        {
-                            var rest = buffer;
-                            while (!rest.IsEmpty)
-                            {
-                                var segment = rest.First;
-                                rest = rest.Slice(segment.Length);
-                                await _socket.SendAsync(segment, type, rest.IsEmpty ? WebSocketMessageFlags.EndOfMessage : WebSocketMessageFlags.None, CancellationToken.None);
-                            }
-                        }
-                    }
-                    else if (result.IsCompleted)
-                    {
-                        break;
+                        var segment = rest.First;
+                        rest = rest.Slice(segment.Length);
+                        await _socket.SendAsync(segment, type, rest.IsEmpty ? WebSocketMessageFlags.EndOfMessage : WebSocketMessageFlags.None, CancellationToken.None);
                     }
                 }
                 finally
@@ -190,7 +180,7 @@ internal sealed class DirectWebSocketConnection : DefaultConnectionContext,
         {
             try
             {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var timeout = new CancellationTokenSource(CloseTimeout);
                 await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
             }
             catch (Exception ex) when (ex is WebSocketException or IOException or OperationCanceledException or ObjectDisposedException)

@@ -27,9 +27,6 @@ internal sealed class DirectWebSocketMiddleware(
     /// <summary>What the hub's output buffers before its writes wait for the socket (SignalR's transport's default).</summary>
     private const long OutputBufferSize = 64 * 1024;
 
-    /// <summary>How long a client has to answer the server's close before its socket is aborted.</summary>
-    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(5);
-
     public Task InvokeAsync(HttpContext context)
     {
         if (!context.WebSockets.IsWebSocketRequest
@@ -64,7 +61,7 @@ internal sealed class DirectWebSocketMiddleware(
             await sending;
             try
             {
-                await receiving.WaitAsync(CloseTimeout); // the client answers our close ...
+                await receiving.WaitAsync(DirectWebSocketConnection.CloseTimeout); // the client answers our close ...
             }
             catch (TimeoutException)
             {

@@ -21,14 +21,7 @@ public sealed class TransportSettingsTests
         var transport = node.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value;
         Assert.True(transport.UnsafePreferInlineScheduling);
         Assert.Equal(1, transport.IOQueueCount);
-
-        var room = TestNames.Unique("inline");
-        await using var a = await TestPeer.ConnectAsync(node);
-        await using var b = await TestPeer.ConnectAsync(node);
-        await a.JoinAsync(room);
-        await b.JoinAsync(room);
-        await a.Client.SendOfferAsync(b.Id, room, "v=0 inline").Within("offer");
-        Assert.Equal(new SdpMessage(a.Id, b.Id, room, "v=0 inline"), await b.WaitForAsync<SdpMessage>(RoomClientEvents.Offer));
+        await AssertAnOfferArrivesAsync(node, "inline");
     }
 
     [Fact]
@@ -102,15 +95,7 @@ public sealed class TransportSettingsTests
             });
 
             Assert.Equal(threads, ThreadsNamed(node.ProcessId, ".NET Sockets"));
-
-            // Over the direct transport, whose messages those threads read, dispatch and write.
-            var room = TestNames.Unique("threads");
-            await using var a = await TestPeer.ConnectAsync(node, o => o.SkipNegotiation = true);
-            await using var b = await TestPeer.ConnectAsync(node, o => o.SkipNegotiation = true);
-            await a.JoinAsync(room);
-            await b.JoinAsync(room);
-            await a.Client.SendOfferAsync(b.Id, room, "v=0 threads").Within("offer");
-            Assert.Equal(new SdpMessage(a.Id, b.Id, room, "v=0 threads"), await b.WaitForAsync<SdpMessage>(RoomClientEvents.Offer));
+            await AssertAnOfferArrivesAsync(node, "threads", skipNegotiation: true); // the direct transport, on those threads
         }
     }
 
@@ -132,6 +117,17 @@ public sealed class TransportSettingsTests
         await using var node = await RoomSignalNode.StartAsync(new Dictionary<string, string?> { ["Kestrel:Sockets:UnsafePreferInlineScheduling"] = "false" });
 
         Assert.False(node.Services.GetRequiredService<IOptions<SocketTransportOptions>>().Value.UnsafePreferInlineScheduling);
+    }
+
+    private static async Task AssertAnOfferArrivesAsync(IRoomSignalEndpoint node, string name, bool skipNegotiation = false)
+    {
+        var room = TestNames.Unique(name);
+        await using var a = await TestPeer.ConnectAsync(node, o => o.SkipNegotiation = skipNegotiation);
+        await using var b = await TestPeer.ConnectAsync(node, o => o.SkipNegotiation = skipNegotiation);
+        await a.JoinAsync(room);
+        await b.JoinAsync(room);
+        await a.Client.SendOfferAsync(b.Id, room, $"v=0 {name}").Within("offer");
+        Assert.Equal(new SdpMessage(a.Id, b.Id, room, $"v=0 {name}"), await b.WaitForAsync<SdpMessage>(RoomClientEvents.Offer));
     }
 
     private static int ThreadsNamed(int processId, string name)
