@@ -53,7 +53,7 @@ function table(title, header, rows) {
 }
 
 const relayRows = [];
-for (const prefix of ['pair', 'build', 'cbuild', 'transport', 'cpair', 'iopair', 'relay', 'ceiling', 'product']) {
+for (const prefix of ['pair', 'build', 'cbuild', 'transport', 'cpair', 'iopair', 'protocol', 'relay', 'ceiling', 'product']) {
   for (const [label, rs] of group(prefix)) {
     relayRows.push([
       label, okText(rs),
@@ -71,7 +71,7 @@ table('Relay (median of the runs; latency one-way, CPU per delivered message fro
   ['label', 'runs ok', 'delivered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'server µs/msg', 'redis µs/msg', 'total µs/msg', 'driver cores', 'driver lag p99 ms'],
   relayRows);
 
-// Interleaved sets (relay-pair, transport-pair, cluster-pair, redis-io-pair): the ratio of each target to a reference, run by run (run i of one
+// Interleaved sets (relay-pair, transport-pair, cluster-pair, redis-io-pair, protocol-pair): the ratio of each target to a reference, run by run (run i of one
 // target and run i of the other were taken minutes apart at most), then the median of those ratios.
 const ratioRows = [];
 // transport-pair's variants are named on the command line (TRANSPORT_VARIANTS, CEILING_VARIANTS): each product variant
@@ -79,7 +79,11 @@ const ratioRows = [];
 const transportNames = [...new Set(runs.filter((r) => r.label.startsWith('transport/')).map((r) => r.label.split('/')[1]))];
 const transportRefs = ['before', ...transportNames.filter((n) => n.startsWith('ceiling'))];
 const transportSets = transportNames.filter((n) => !transportRefs.includes(n)).map((n) => ['transport', n, transportRefs]);
-for (const [prefix, target, refs] of [['pair', 'product-1node', ['ceiling-best', 'ceiling-default']], ['build', 'current', ['baseline', 'ceiling-best']], ['build', 'baseline', ['ceiling-best']], ['cbuild', 'current', ['baseline']], ...transportSets, ['cpair', 'product-2nodes', ['product-1node']], ['iopair', 'threadpool', ['dedicated']]]) {
+for (const [prefix, target, refs] of [['pair', 'product-1node', ['ceiling-best', 'ceiling-default']], ['build', 'current', ['baseline', 'ceiling-best']], ['build', 'baseline', ['ceiling-best']], ['cbuild', 'current', ['baseline']], ...transportSets, ['cpair', 'product-2nodes', ['product-1node']], ['iopair', 'threadpool', ['dedicated']],
+  // protocol-pair: MessagePack against JSON on the same servers, and each protocol against the ceiling speaking it.
+  ['protocol', 'msgpack-1node', ['json-1node', 'msgpack-ceiling']], ['protocol', 'json-1node', ['json-ceiling']],
+  ['protocol', 'msgpack-ceiling', ['json-ceiling']], ['protocol', 'msgpack-2nodes', ['json-2nodes', 'msgpack-1node']],
+  ['protocol', 'json-2nodes', ['json-1node']]]) {
   for (const mode of ['open5000', 'closed']) {
     const byRun = (name) => new Map(runs.filter((r) => r.label.startsWith(`${prefix}/${name}/${mode}/`)).map((r) => [r.label.split('/').pop(), r]));
     const mine = byRun(target);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reruns the benchmark set of docs/benchmarks.md and prints its tables (tools/bench-report.mjs).
 #
-#   tools/bench.sh [SECTION...]     sections: relay-pair transport-pair cluster-pair redis-io-pair relay ceiling product ladder join churn
+#   tools/bench.sh [SECTION...]     sections: relay-pair transport-pair cluster-pair redis-io-pair protocol-pair relay ceiling product ladder join churn
 #                                   idle idle-gc connect connect-restart (default: all); diagnostics: idle-gcdump churn-gcdump;
 #                                   before/after of a code change: BASELINE_DIR=<copy of an earlier server build> ... build-pair
 #                                   (one node, with ceiling-best) or build-pair-cluster (two nodes + Redis)
@@ -21,7 +21,7 @@ WARMUP=${WARMUP:-2}
 OUT=${BENCH_OUT:-$ROOT/bench-results/$(date -u +%Y%m%dT%H%M%SZ)}
 TOOL="$ROOT/tools/RoomSignal.LoadTest/bin/Release/net10.0/RoomSignal.LoadTest.dll"
 SERVER_DIR="$ROOT/src/RoomSignal.Server/bin/Release/net10.0"
-SECTIONS=${*:-relay-pair transport-pair cluster-pair redis-io-pair relay ceiling product ladder join churn idle idle-gc connect connect-restart}
+SECTIONS=${*:-relay-pair transport-pair cluster-pair redis-io-pair protocol-pair relay ceiling product ladder join churn idle idle-gc connect connect-restart}
 # Some sections are groups of parts that can also run alone: `relay` is relay-1node relay-2nodes relay-ceiling,
 # `join` is join-1node join-2nodes join-ceiling, `idle` is idle idle-2nodes. Give parts run separately the same
 # BENCH_OUT and the report covers them all.
@@ -87,8 +87,9 @@ RELAY=(relay --rooms 50 --peers 4 --duration "$DURATION" --warmup "$WARMUP" --ma
 # warms for WARM_SECONDS_CLUSTER (45 s: the first measured run is then no slower than the others).
 WARM_SECONDS=${WARM_SECONDS:-10}
 WARM_SECONDS_CLUSTER=${WARM_SECONDS_CLUSTER:-45}
-warm() { # URLS
-  timeout 120 dotnet "$TOOL" "${RELAY[@]}" --mode open --rate 5000 --urls "$1" --duration "${WARM:-$WARM_SECONDS}" --warmup 0 >/dev/null 2>&1 || log "warm-up against $1 failed"
+warm() { # URLS [driver args...], e.g. --protocol messagepack
+  local urls=$1; shift
+  timeout 120 dotnet "$TOOL" "${RELAY[@]}" --mode open --rate 5000 --urls "$urls" --duration "${WARM:-$WARM_SECONDS}" --warmup 0 "$@" >/dev/null 2>&1 || log "warm-up against $urls failed"
 }
 warm_join() { # URLS: a discarded join and churn run, so the measured ones do not pay for the JIT
   timeout 60 dotnet "$TOOL" join --rooms 100 --peers 10 --rate 500 --urls "$1" --max-seconds 50 >/dev/null 2>&1 || log "join warm-up against $1 failed"
@@ -104,16 +105,18 @@ relay_set() { # LABEL_PREFIX URLS PIDS [REDIS]
   done
 }
 
-# interleave LABEL_PREFIX "NAME=URLS=PIDS[=REDIS] ...": every target's runs taken in turn (A B C A B C ...), so a
-# machine whose speed drifts over minutes (this VM's did by 20% within half an hour) moves every target alike and the
-# ratios between them hold. Labels: LABEL_PREFIX/NAME/open5000/i and LABEL_PREFIX/NAME/closed/i.
+# interleave LABEL_PREFIX "NAME=URLS=PIDS[=REDIS[=DRIVER_ARGS]] ...": every target's runs taken in turn (A B C A B C ...),
+# so a machine whose speed drifts over minutes (this VM's did by 20% within half an hour) moves every target alike and
+# the ratios between them hold. DRIVER_ARGS: more load tool arguments joined by commas (--protocol,messagepack).
+# Labels: LABEL_PREFIX/NAME/open5000/i and LABEL_PREFIX/NAME/closed/i.
 interleave() {
-  local prefix=$1 i mode t name urls tpids redis extra; shift
+  local prefix=$1 i mode t name urls tpids redis args extra; shift
   for i in $(seq "$REPEAT"); do
     for mode in open5000 closed; do
       for t in "$@"; do
-        IFS='=' read -r name urls tpids redis <<<"$t"
+        IFS='=' read -r name urls tpids redis args <<<"$t"
         extra=(); [ -n "$redis" ] && extra=(--redis "127.0.0.1:$redis")
+        [ -n "$args" ] && extra+=(${args//,/ })
         REPEAT=1 run "$prefix/$name/$mode/$i" -- "${RELAY[@]}" $(mode_args "$mode") --urls "$urls" --server-pids "$tpids" "${extra[@]}"
       done
     done
@@ -183,6 +186,23 @@ for section in $SECTIONS; do
       WARM=$WARM_SECONDS_CLUSTER warm "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
       interleave cpair "product-1node=ws://127.0.0.1:$p/hubs/room=$a" "product-2nodes=ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room=$na,$nb=$REDIS_PORT"
       stop "$a" "$na" "$nb" "$REDIS_PID"
+      ;;
+    protocol-pair)
+      # The SignalR MessagePack hub protocol against JSON, on the same servers, interleaved: one node, the ceiling's best
+      # (it speaks both) and two nodes + Redis (every pair across nodes). Each server is warmed with both protocols.
+      mp=--protocol,messagepack # DRIVER_ARGS of the MessagePack targets
+      p=$(free_port); start_product node1 "$p"; a=$LAST_PID
+      warm "ws://127.0.0.1:$p/hubs/room"; warm "ws://127.0.0.1:$p/hubs/room" --protocol messagepack
+      cb=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling-best "$cb" --inline; c1=$LAST_PID
+      warm "ws://127.0.0.1:$cb/hubs/room"; warm "ws://127.0.0.1:$cb/hubs/room" --protocol messagepack
+      start_redis; p1=$(free_port); start_product nodeA "$p1" "$REDIS_PORT"; na=$LAST_PID
+      p2=$(free_port); start_product nodeB "$p2" "$REDIS_PORT"; nb=$LAST_PID
+      cluster="ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
+      WARM=$((WARM_SECONDS_CLUSTER / 2)) warm "$cluster"; WARM=$((WARM_SECONDS_CLUSTER / 2)) warm "$cluster" --protocol messagepack
+      interleave protocol "json-1node=ws://127.0.0.1:$p/hubs/room=$a" "msgpack-1node=ws://127.0.0.1:$p/hubs/room=$a==$mp" \
+        "json-ceiling=ws://127.0.0.1:$cb/hubs/room=$c1" "msgpack-ceiling=ws://127.0.0.1:$cb/hubs/room=$c1==$mp" \
+        "json-2nodes=$cluster=$na,$nb=$REDIS_PORT" "msgpack-2nodes=$cluster=$na,$nb=$REDIS_PORT=$mp"
+      stop "$a" "$c1" "$na" "$nb" "$REDIS_PID"
       ;;
     redis-io-pair)
       # Two clusters of two nodes (each with its own Redis), every pair across nodes, interleaved: Redis socket I/O on

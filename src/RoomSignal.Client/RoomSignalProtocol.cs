@@ -7,8 +7,9 @@ public enum RoomSignalProtocol
     Json,
 
     /// <summary>
-    /// MessagePack binary frames: smaller and cheaper to parse. Server-Sent Events cannot carry binary frames, so
-    /// with MessagePack the client uses WebSockets or long polling.
+    /// MessagePack binary frames: a little smaller (an offer 4%, a candidate 17%), at the same server cost per message
+    /// as JSON. Server-Sent Events cannot carry binary frames, so with MessagePack the client uses WebSockets or long
+    /// polling.
     /// </summary>
     MessagePack,
 }
