@@ -2,7 +2,7 @@
 # Reruns the benchmark set of docs/benchmarks.md and prints its tables (tools/bench-report.mjs).
 #
 #   tools/bench.sh [SECTION...]     sections: relay-pair transport-pair cluster-pair redis-io-pair protocol-pair relay ceiling product ladder join churn
-#                                   idle idle-gc connect connect-restart (default: all); diagnostics: idle-gcdump churn-gcdump;
+#                                   idle idle-gc idle-floor connect connect-restart (default: all); diagnostics: idle-gcdump churn-gcdump;
 #                                   before/after of a code change: BASELINE_DIR=<copy of an earlier server build> ... build-pair
 #                                   (one node, with ceiling-best) or build-pair-cluster (two nodes + Redis)
 #
@@ -21,7 +21,7 @@ WARMUP=${WARMUP:-2}
 OUT=${BENCH_OUT:-$ROOT/bench-results/$(date -u +%Y%m%dT%H%M%SZ)}
 TOOL="$ROOT/tools/RoomSignal.LoadTest/bin/Release/net10.0/RoomSignal.LoadTest.dll"
 SERVER_DIR="$ROOT/src/RoomSignal.Server/bin/Release/net10.0"
-SECTIONS=${*:-relay-pair transport-pair cluster-pair redis-io-pair protocol-pair relay ceiling product ladder join churn idle idle-gc connect connect-restart}
+SECTIONS=${*:-relay-pair transport-pair cluster-pair redis-io-pair protocol-pair relay ceiling product ladder join churn idle idle-gc idle-floor connect connect-restart}
 # Some sections are groups of parts that can also run alone: `relay` is relay-1node relay-2nodes relay-ceiling,
 # `join` is join-1node join-2nodes join-ceiling, `idle` is idle idle-2nodes. Give parts run separately the same
 # BENCH_OUT and the report covers them all.
@@ -363,6 +363,22 @@ for section in $SECTIONS; do
         p=$(free_port); start_ceiling ceiling-idle "$p" --inline; c=$LAST_PID
         REPEAT=1 run "idle/ceiling/$i" -- idle --connections "$N" --room-size 4 --hold 20 --settle 5 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$c" --max-seconds 180
         stop "$c"
+      done
+      ;;
+    idle-floor)
+      # The idle memory floor of the stack under RoomSignal: the ceiling with --lean (no buffer held by an idle
+      # connection, so what is left is Kestrel, its WebSockets and a minimal room state), served through Kestrel's HTTP
+      # layer (ceiling-lean-*) and by a connection handler below it (--raw: ceiling-lean-raw-*), under the tool's GC
+      # (workstation, non-concurrent) and under the product's (server GC, DATAS off), each REPEAT times, fresh.
+      N=${IDLE_CONNECTIONS:-19000}
+      for stack in lean= lean-raw=--raw; do
+        for variant in workstation=DOTNET_gcServer=0 servergc=DOTNET_gcServer=1,DOTNET_GCDynamicAdaptationMode=0; do
+          for i in $(seq "$REPEAT"); do
+            p=$(free_port); CEILING_ENV="$(echo "${variant#*=}" | tr ',' ' ')" start_ceiling "ceiling-${stack%%=*}" "$p" --inline --lean ${stack#*=}; c=$LAST_PID
+            REPEAT=1 run "idle/ceiling-${stack%%=*}-${variant%%=*}/$i" -- idle --connections "$N" --room-size 4 --hold 20 --settle 5 --urls "ws://127.0.0.1:$p/hubs/room" --server-pids "$c" --max-seconds 180
+            stop "$c"
+          done
+        done
       done
       ;;
     idle-gc)

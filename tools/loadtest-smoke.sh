@@ -42,8 +42,16 @@ SERVER_PID=$!; pids+=("$SERVER_PID")
 CEILING_PORT=$(free_port)
 dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$CEILING_PORT" >"$OUT/ceiling.log" 2>&1 &
 CEILING_PID=$!; pids+=("$CEILING_PID")
+LEAN_PORT=$(free_port) # the ceiling holding no buffer per idle connection (bench.sh idle-floor)
+dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$LEAN_PORT" --lean >"$OUT/ceiling-lean.log" 2>&1 &
+LEAN_PID=$!; pids+=("$LEAN_PID")
+RAW_PORT=$(free_port) # the same, its WebSockets served below Kestrel's HTTP layer (bench.sh idle-floor)
+dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$RAW_PORT" --lean --raw >"$OUT/ceiling-raw.log" 2>&1 &
+RAW_PID=$!; pids+=("$RAW_PID")
 wait_healthy "$SERVER_PORT" "$SERVER_PID" server || { echo "# pass 0"; echo "# fail 1"; exit 1; }
 wait_healthy "$CEILING_PORT" "$CEILING_PID" ceiling || { echo "# pass 0"; echo "# fail 1"; exit 1; }
+wait_healthy "$LEAN_PORT" "$LEAN_PID" ceiling-lean || { echo "# pass 0"; echo "# fail 1"; exit 1; }
+wait_healthy "$RAW_PORT" "$RAW_PID" ceiling-raw || { echo "# pass 0"; echo "# fail 1"; exit 1; }
 
 # check NAME EXPECTED_EXIT JS_ASSERTION -- tool args...
 # JS_ASSERTION is a JavaScript expression over `s` (the parsed summary) that must be true.
@@ -89,6 +97,16 @@ check idle 0 's.ok && s.results.open_at_end_of_hold === 200 && s.results.server_
 check ceiling-relay-json 0 "$NO_LOSS" -- relay --urls "$C" --rooms 5 --peers 4 --duration 2 --warmup 0.5 --server-pids "$CEILING_PID"
 check ceiling-relay-messagepack 0 "$NO_LOSS" -- relay --urls "$C" --protocol messagepack --rooms 5 --peers 4 --duration 2 --warmup 0.5 --server-pids "$CEILING_PID"
 check ceiling-churn 0 's.ok && s.results.cycles === 300 && s.results.anomalies.total === 0' -- churn --urls "$C" --cycles 300 --actors 16 --rooms 4
+L="ws://127.0.0.1:$LEAN_PORT/hubs/room"
+check ceiling-lean-relay-messagepack 0 "$NO_LOSS" -- relay --urls "$L" --protocol messagepack --rooms 5 --peers 4 --duration 2 --warmup 0.5 --server-pids "$LEAN_PID"
+check ceiling-lean-churn 0 's.ok && s.results.cycles === 300 && s.results.anomalies.total === 0' -- churn --urls "$L" --cycles 300 --actors 16 --rooms 4
+R="ws://127.0.0.1:$RAW_PORT/hubs/room"
+check ceiling-raw-relay-json 0 "$NO_LOSS" -- relay --urls "$R" --rooms 5 --peers 4 --duration 2 --warmup 0.5 --server-pids "$RAW_PID"
+check ceiling-raw-idle 0 's.ok && s.results.open_at_end_of_hold === 200' -- idle --urls "$R" --connections 200 --hold 1 --settle 0.5 --server-pids "$RAW_PID"
+# Below the HTTP layer the ceiling answers nothing but a WebSocket upgrade to /hubs/room.
+if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RAW_PORT/healthz")" = 400 ]; then
+  pass=$((pass + 1)); echo "ok - ceiling-raw refuses other requests"
+else fail=$((fail + 1)); echo "not ok - ceiling-raw answered a plain GET with something else than 400"; fi
 # Reconnect after a restart: 300 connections held, the node stopped once they are open and started again
 # on the same port; every dropped connection must come back. The driver runs with 500 descriptors, so a
 # reconnect loop that kept the dropped sockets open (300 old + 300 new + the runtime's own) cannot pass.

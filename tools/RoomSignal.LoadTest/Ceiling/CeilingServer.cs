@@ -4,6 +4,7 @@ using System.Runtime;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
@@ -17,8 +18,10 @@ namespace RoomSignal.LoadTest.Ceiling;
 /// the room contract by hand (join with <c>created</c>/<c>joined</c>, exit, relay only within a shared room,
 /// <c>from</c> stamped, a completion per invocation, hub pings every 15 s), so the load driver runs against
 /// it unchanged. Settings (each measured in docs/benchmarks.md): <c>--inline</c> (Kestrel's
-/// <c>UnsafePreferInlineScheduling</c>), <c>--batch</c> (queued records leave in one frame), and the GC mode
-/// through the usual <c>DOTNET_gcServer</c>/<c>DOTNET_GCgen0size</c> environment variables.
+/// <c>UnsafePreferInlineScheduling</c>), <c>--batch</c> (queued records leave in one frame), <c>--lean</c> (an idle
+/// connection holds no buffer: the idle memory floor of Kestrel and its WebSockets), <c>--raw</c> (WebSockets served by a
+/// connection handler below Kestrel's HTTP layer, <see cref="RawWebSocketUpgrade"/>), and the GC mode through the usual
+/// <c>DOTNET_gcServer</c>/<c>DOTNET_GCgen0size</c> environment variables.
 /// </summary>
 internal static class CeilingServer
 {
@@ -28,6 +31,8 @@ internal static class CeilingServer
         var inline = o.Flag("inline");
         var batch = o.String("batch", "true") is "true" or "1" or "yes";
         var maxPeers = o.Int("max-peers", 16, 1, 10_000);
+        var lean = o.Flag("lean");
+        var raw = o.Flag("raw");
         o.RejectUnknown();
         if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || !(uri.Host is "localhost" || (System.Net.IPAddress.TryParse(uri.Host, out var ip) && System.Net.IPAddress.IsLoopback(ip))))
         {
@@ -36,10 +41,20 @@ internal static class CeilingServer
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls(listen);
+        var hub = new CeilingHub(maxPeers, batch, lean);
+        if (raw)
+        {
+            // Below Kestrel's HTTP layer: a connection handler that answers the WebSocket upgrade itself.
+            var endpoint = new System.Net.IPEndPoint(uri.Host == "localhost" ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Parse(uri.Host), uri.Port);
+            builder.WebHost.ConfigureKestrel(k => k.Listen(endpoint, l => l.Run(connection => RawWebSocketUpgrade.HandleAsync(connection, hub))));
+        }
+        else
+        {
+            builder.WebHost.UseUrls(listen);
+        }
+
         builder.WebHost.UseSockets(s => s.UnsafePreferInlineScheduling = inline);
         var app = builder.Build();
-        var hub = new CeilingHub(maxPeers, batch);
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.Zero });
         app.MapGet("/healthz", () => "Healthy");
         app.Map("/hubs/room", async context =>
@@ -57,7 +72,7 @@ internal static class CeilingServer
         using var pinger = new CancellationTokenSource();
         var pings = hub.PingAsync(pinger.Token);
         await app.StartAsync();
-        Console.WriteLine($"ceiling listening on {listen} (inline scheduling {inline}, batch {batch}, server GC {GCSettings.IsServerGC}, " +
+        Console.WriteLine($"ceiling listening on {listen} (inline scheduling {inline}, batch {batch}, lean {lean}, raw {raw}, server GC {GCSettings.IsServerGC}, " +
             $"concurrent GC {Environment.GetEnvironmentVariable("DOTNET_gcConcurrent") ?? "default"}, socket inline completions " +
             $"{Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") ?? "0"}, pid {Environment.ProcessId})");
         await app.WaitForShutdownAsync();
@@ -68,10 +83,18 @@ internal static class CeilingServer
 }
 
 /// <summary>Rooms and connections of the ceiling server.</summary>
-internal sealed class CeilingHub(int maxPeers, bool batch)
+internal sealed class CeilingHub(int maxPeers, bool batch, bool lean)
 {
     public int MaxPeers { get; } = maxPeers;
     public bool Batch { get; } = batch;
+
+    /// <summary>
+    /// Idle connections hold no buffer: each read waits with a zero-byte receive and then rents its buffer from the
+    /// shared pool, and the output buffers are dropped whenever the writer has sent everything. For measuring idle
+    /// memory; it allocates per read and per burst of sends, so relay figures are taken without it.
+    /// </summary>
+    public bool Lean { get; } = lean;
+
     public ConcurrentDictionary<string, CeilingConnection> Connections { get; } = new(StringComparer.Ordinal);
     public ConcurrentDictionary<string, List<CeilingConnection>> Rooms { get; } = new(StringComparer.Ordinal);
 
@@ -107,8 +130,8 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
     private const int MaxMessage = 128 * 1024;
     private readonly HashSet<string> _rooms = new(StringComparer.Ordinal);
     private readonly Lock _outLock = new();
-    private System.Buffers.ArrayBufferWriter<byte> _queued = new(4096);
-    private System.Buffers.ArrayBufferWriter<byte> _sending = new(4096);
+    private System.Buffers.ArrayBufferWriter<byte>? _queued = hub.Lean ? null : new(4096);
+    private System.Buffers.ArrayBufferWriter<byte>? _sending = hub.Lean ? null : new(4096);
     private readonly Queue<int> _recordEnds = new();
     private bool _writing;
     private bool _closed;
@@ -124,9 +147,12 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
         }
     }
 
+    /// <summary>The writer to queue records in, created on first use (it is dropped when idle in lean mode).</summary>
+    private System.Buffers.ArrayBufferWriter<byte> Queued => _queued ??= new(hub.Lean ? 256 : 4096);
+
     public async Task RunAsync()
     {
-        var buffer = new byte[16 * 1024];
+        var buffer = new byte[hub.Lean ? 256 : 16 * 1024]; // lean: enough for the handshake; reads rent their own
         var filled = 0;
         // Handshake: {"protocol":"json"|"messagepack","version":1}0x1e
         int end;
@@ -144,6 +170,13 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
         await ws.SendAsync("{}\u001e"u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Text, true, CancellationToken.None);
         filled -= end + 1;
         Buffer.BlockCopy(buffer, end + 1, buffer, 0, filled);
+        if (hub.Lean)
+        {
+            var rented = ArrayPool<byte>.Shared.Rent(16 * 1024);
+            buffer.AsSpan(0, filled).CopyTo(rented);
+            buffer = rented;
+        }
+
         hub.Connections[Id] = this;
         var message = new Wire.HubMessage();
         try
@@ -167,6 +200,20 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
                     }
 
                     Array.Resize(ref buffer, buffer.Length * 2);
+                }
+
+                if (hub.Lean && filled == 0)
+                {
+                    // Nothing partial held: give the buffer back while waiting for the next frame.
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = [];
+                    var ready = await ws.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
+                    if (ready.MessageType == System.Net.WebSockets.WebSocketMessageType.Close)
+                    {
+                        break;
+                    }
+
+                    buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
                 }
 
                 var result = await ws.ReceiveAsync(buffer.AsMemory(filled), CancellationToken.None);
@@ -375,8 +422,8 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
                 return;
             }
 
-            Wire.HubCodec.WriteInvocation(_queued, _kind, invocationId, target, payload);
-            _recordEnds.Enqueue(_queued.WrittenCount);
+            Wire.HubCodec.WriteInvocation(Queued, _kind, invocationId, target, payload);
+            _recordEnds.Enqueue(Queued.WrittenCount);
         }
 
         StartWriter();
@@ -391,8 +438,8 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
                 return;
             }
 
-            Wire.HubCodec.WriteCompletion(_queued, _kind, invocationId, error, result);
-            _recordEnds.Enqueue(_queued.WrittenCount);
+            Wire.HubCodec.WriteCompletion(Queued, _kind, invocationId, error, result);
+            _recordEnds.Enqueue(Queued.WrittenCount);
         }
 
         StartWriter();
@@ -408,8 +455,8 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
             }
 
             var ping = Wire.HubCodec.Ping(_kind);
-            _queued.Write(ping);
-            _recordEnds.Enqueue(_queued.WrittenCount);
+            Queued.Write(ping);
+            _recordEnds.Enqueue(Queued.WrittenCount);
         }
 
         StartWriter();
@@ -445,14 +492,19 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
             {
                 lock (_outLock)
                 {
-                    if (_queued.WrittenCount == 0 || _closed)
+                    if (_queued is null || _queued.WrittenCount == 0 || _closed)
                     {
                         _writing = false;
+                        if (hub.Lean)
+                        {
+                            _queued = _sending = null; // idle: hold no output buffer
+                        }
+
                         return;
                     }
 
                     (_queued, _sending) = (_sending, _queued);
-                    _queued.ResetWrittenCount();
+                    _queued?.ResetWrittenCount();
                     ends.Clear();
                     while (_recordEnds.TryDequeue(out var e))
                     {
@@ -462,14 +514,14 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
 
                 if (hub.Batch)
                 {
-                    await ws.SendAsync(_sending.WrittenMemory, type, true, CancellationToken.None);
+                    await ws.SendAsync(_sending!.WrittenMemory, type, true, CancellationToken.None);
                 }
                 else
                 {
                     var start = 0;
                     foreach (var e in ends)
                     {
-                        await ws.SendAsync(_sending.WrittenMemory[start..e], type, true, CancellationToken.None);
+                        await ws.SendAsync(_sending!.WrittenMemory[start..e], type, true, CancellationToken.None);
                         start = e;
                     }
                 }
