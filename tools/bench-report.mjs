@@ -53,7 +53,7 @@ function table(title, header, rows) {
 }
 
 const relayRows = [];
-for (const prefix of ['pair', 'build', 'cbuild', 'transport', 'cpair', 'iopair', 'protocol', 'relay', 'ceiling', 'product']) {
+for (const prefix of ['pair', 'build', 'cbuild', 'transport', 'cpair', 'cfloor', 'iopair', 'protocol', 'relay', 'ceiling', 'product']) {
   for (const [label, rs] of group(prefix)) {
     relayRows.push([
       label, okText(rs),
@@ -71,7 +71,7 @@ table('Relay (median of the runs; latency one-way, CPU per delivered message fro
   ['label', 'runs ok', 'delivered/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'lost', 'server µs/msg', 'redis µs/msg', 'total µs/msg', 'driver cores', 'driver lag p99 ms'],
   relayRows);
 
-// Interleaved sets (relay-pair, transport-pair, cluster-pair, redis-io-pair, protocol-pair): the ratio of each target to a reference, run by run (run i of one
+// Interleaved sets (relay-pair, transport-pair, cluster-pair, cluster-floor, redis-io-pair, protocol-pair): the ratio of each target to a reference, run by run (run i of one
 // target and run i of the other were taken minutes apart at most), then the median of those ratios.
 const ratioRows = [];
 // transport-pair's variants are named on the command line (TRANSPORT_VARIANTS, CEILING_VARIANTS): each product variant
@@ -83,7 +83,11 @@ for (const [prefix, target, refs] of [['pair', 'product-1node', ['ceiling-best',
   // protocol-pair: MessagePack against JSON on the same servers, and each protocol against the ceiling speaking it.
   ['protocol', 'msgpack-1node', ['json-1node', 'msgpack-ceiling']], ['protocol', 'json-1node', ['json-ceiling']],
   ['protocol', 'msgpack-ceiling', ['json-ceiling']], ['protocol', 'msgpack-2nodes', ['json-2nodes', 'msgpack-1node']],
-  ['protocol', 'json-2nodes', ['json-1node']]]) {
+  ['protocol', 'json-2nodes', ['json-1node']],
+  // cluster-floor: two ceiling nodes through Redis against one ceiling node, and RoomSignal's two nodes against them.
+  ['cfloor', 'ceiling-2nodes-best', ['ceiling-best']], ['cfloor', 'ceiling-2nodes-default', ['ceiling-best']],
+  ['cfloor', 'product-2nodes', ['product-1node', 'ceiling-2nodes-best', 'ceiling-2nodes-default']],
+  ['cfloor', 'product-1node', ['ceiling-best']]]) {
   for (const mode of ['open5000', 'closed']) {
     const byRun = (name) => new Map(runs.filter((r) => r.label.startsWith(`${prefix}/${name}/${mode}/`)).map((r) => [r.label.split('/').pop(), r]));
     const mine = byRun(target);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reruns the benchmark set of docs/benchmarks.md and prints its tables (tools/bench-report.mjs).
 #
-#   tools/bench.sh [SECTION...]     sections: relay-pair transport-pair cluster-pair redis-io-pair protocol-pair relay ceiling product ladder join churn
+#   tools/bench.sh [SECTION...]     sections: relay-pair transport-pair cluster-pair cluster-floor redis-io-pair protocol-pair relay ceiling product ladder join churn
 #                                   idle idle-gc idle-floor connect connect-restart (default: all); diagnostics: idle-gcdump churn-gcdump;
 #                                   before/after of a code change: BASELINE_DIR=<copy of an earlier server build> ... build-pair
 #                                   (one node, with ceiling-best) or build-pair-cluster (two nodes + Redis)
@@ -21,7 +21,7 @@ WARMUP=${WARMUP:-2}
 OUT=${BENCH_OUT:-$ROOT/bench-results/$(date -u +%Y%m%dT%H%M%SZ)}
 TOOL="$ROOT/tools/RoomSignal.LoadTest/bin/Release/net10.0/RoomSignal.LoadTest.dll"
 SERVER_DIR="$ROOT/src/RoomSignal.Server/bin/Release/net10.0"
-SECTIONS=${*:-relay-pair transport-pair cluster-pair redis-io-pair protocol-pair relay ceiling product ladder join churn idle idle-gc idle-floor connect connect-restart}
+SECTIONS=${*:-relay-pair transport-pair cluster-pair cluster-floor redis-io-pair protocol-pair relay ceiling product ladder join churn idle idle-gc idle-floor connect connect-restart}
 # Some sections are groups of parts that can also run alone: `relay` is relay-1node relay-2nodes relay-ceiling,
 # `join` is join-1node join-2nodes join-ceiling, `idle` is idle idle-2nodes. Give parts run separately the same
 # BENCH_OUT and the report covers them all.
@@ -203,6 +203,30 @@ for section in $SECTIONS; do
         "json-ceiling=ws://127.0.0.1:$cb/hubs/room=$c1" "msgpack-ceiling=ws://127.0.0.1:$cb/hubs/room=$c1==$mp" \
         "json-2nodes=$cluster=$na,$nb=$REDIS_PORT" "msgpack-2nodes=$cluster=$na,$nb=$REDIS_PORT=$mp"
       stop "$a" "$c1" "$na" "$nb" "$REDIS_PID"
+      ;;
+    cluster-floor)
+      # What a cross-node message costs at the least on this stack: two ceiling nodes relaying through their own Redis
+      # (the ceiling's --redis mode: one channel per node, one PUBLISH per cross-node relay) with ceiling-best's settings
+      # and with its defaults, against one ceiling node, one RoomSignal node and two RoomSignal nodes, interleaved
+      # (every pair across nodes).
+      p=$(free_port); start_product node1 "$p"; a=$LAST_PID; warm "ws://127.0.0.1:$p/hubs/room"
+      start_redis redis-product; rp=$REDIS_PORT; xp=$REDIS_PID
+      p1=$(free_port); start_product nodeA "$p1" "$rp"; na=$LAST_PID
+      p2=$(free_port); start_product nodeB "$p2" "$rp"; nb=$LAST_PID
+      WARM=$WARM_SECONDS_CLUSTER warm "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
+      cb=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling-best "$cb" --inline; c1=$LAST_PID; warm "ws://127.0.0.1:$cb/hubs/room"
+      targets=()
+      for name in best default; do
+        if [ "$name" = best ]; then cenv=$CEILING_BEST_ENV; cargs=--inline; else cenv=; cargs=; fi
+        start_redis "redis-ceiling-$name"; rc=$REDIS_PORT; variant_pids+=("$REDIS_PID")
+        q1=$(free_port); CEILING_ENV="$cenv" start_ceiling "ceiling-$name-a" "$q1" $cargs --redis "127.0.0.1:$rc" --node a; variant_pids+=("$LAST_PID"); qa=$LAST_PID
+        q2=$(free_port); CEILING_ENV="$cenv" start_ceiling "ceiling-$name-b" "$q2" $cargs --redis "127.0.0.1:$rc" --node b; variant_pids+=("$LAST_PID"); qb=$LAST_PID
+        WARM=$WARM_SECONDS_CLUSTER warm "ws://127.0.0.1:$q1/hubs/room,ws://127.0.0.1:$q2/hubs/room"
+        targets+=("ceiling-2nodes-$name=ws://127.0.0.1:$q1/hubs/room,ws://127.0.0.1:$q2/hubs/room=$qa,$qb=$rc")
+      done
+      interleave cfloor "product-1node=ws://127.0.0.1:$p/hubs/room=$a" "ceiling-best=ws://127.0.0.1:$cb/hubs/room=$c1" \
+        "product-2nodes=ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room=$na,$nb=$rp" "${targets[@]}"
+      stop "$a" "$na" "$nb" "$xp" "$c1" "${variant_pids[@]}"
       ;;
     redis-io-pair)
       # Two clusters of two nodes (each with its own Redis), every pair across nodes, interleaved: Redis socket I/O on

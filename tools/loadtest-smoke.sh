@@ -48,10 +48,23 @@ LEAN_PID=$!; pids+=("$LEAN_PID")
 RAW_PORT=$(free_port) # the same, its WebSockets served below Kestrel's HTTP layer (bench.sh idle-floor)
 dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$RAW_PORT" --lean --raw >"$OUT/ceiling-raw.log" 2>&1 &
 RAW_PID=$!; pids+=("$RAW_PID")
+# Two ceiling nodes relaying through a Redis of their own (bench.sh cluster-floor).
+command -v redis-server >/dev/null || { echo "not ok - redis-server is required"; echo "# pass 0"; echo "# fail 1"; exit 1; }
+REDIS_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$OUT/redis.log" 2>&1 &
+REDIS_PID=$!; pids+=("$REDIS_PID")
+wait_healthy "$REDIS_PORT" "$REDIS_PID" redis || { echo "# pass 0"; echo "# fail 1"; exit 1; }
+NODE_A_PORT=$(free_port); NODE_B_PORT=$(free_port)
+dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$NODE_A_PORT" --redis "127.0.0.1:$REDIS_PORT" --node a >"$OUT/ceiling-node-a.log" 2>&1 &
+NODE_A_PID=$!; pids+=("$NODE_A_PID")
+dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$NODE_B_PORT" --redis "127.0.0.1:$REDIS_PORT" --node b >"$OUT/ceiling-node-b.log" 2>&1 &
+NODE_B_PID=$!; pids+=("$NODE_B_PID")
 wait_healthy "$SERVER_PORT" "$SERVER_PID" server || { echo "# pass 0"; echo "# fail 1"; exit 1; }
 wait_healthy "$CEILING_PORT" "$CEILING_PID" ceiling || { echo "# pass 0"; echo "# fail 1"; exit 1; }
 wait_healthy "$LEAN_PORT" "$LEAN_PID" ceiling-lean || { echo "# pass 0"; echo "# fail 1"; exit 1; }
 wait_healthy "$RAW_PORT" "$RAW_PID" ceiling-raw || { echo "# pass 0"; echo "# fail 1"; exit 1; }
+wait_healthy "$NODE_A_PORT" "$NODE_A_PID" ceiling-node-a || { echo "# pass 0"; echo "# fail 1"; exit 1; }
+wait_healthy "$NODE_B_PORT" "$NODE_B_PID" ceiling-node-b || { echo "# pass 0"; echo "# fail 1"; exit 1; }
 
 # check NAME EXPECTED_EXIT JS_ASSERTION -- tool args...
 # JS_ASSERTION is a JavaScript expression over `s` (the parsed summary) that must be true.
@@ -103,6 +116,10 @@ check ceiling-lean-churn 0 's.ok && s.results.cycles === 300 && s.results.anomal
 R="ws://127.0.0.1:$RAW_PORT/hubs/room"
 check ceiling-raw-relay-json 0 "$NO_LOSS" -- relay --urls "$R" --rooms 5 --peers 4 --duration 2 --warmup 0.5 --server-pids "$RAW_PID"
 check ceiling-raw-idle 0 's.ok && s.results.open_at_end_of_hold === 200' -- idle --urls "$R" --connections 200 --hold 1 --settle 0.5 --server-pids "$RAW_PID"
+# Every pair across the two ceiling nodes: each relay is one PUBLISH through Redis.
+X="ws://127.0.0.1:$NODE_A_PORT/hubs/room,ws://127.0.0.1:$NODE_B_PORT/hubs/room"
+check ceiling-2nodes-relay-json 0 "$NO_LOSS && s.results.cross_node_pairs_only === true && s.cpu.redis_us_per_msg > 0" -- relay --urls "$X" --rooms 5 --peers 4 --duration 2 --warmup 0.5 --server-pids "$NODE_A_PID,$NODE_B_PID" --redis "127.0.0.1:$REDIS_PORT"
+check ceiling-2nodes-relay-messagepack 0 "$NO_LOSS" -- relay --urls "$X" --protocol messagepack --rooms 5 --peers 4 --duration 2 --warmup 0.5 --server-pids "$NODE_A_PID,$NODE_B_PID"
 # Below the HTTP layer the ceiling answers nothing but a WebSocket upgrade to /hubs/room.
 if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RAW_PORT/healthz")" = 400 ]; then
   pass=$((pass + 1)); echo "ok - ceiling-raw refuses other requests"

@@ -15,7 +15,7 @@ usage: RoomSignal.LoadTest <scenario> [--option value ...]
   churn:   --cycles 10000 --actors 64 --rooms 16 --hold-ms 20 --duration 120 --settle 10
   idle:    --connections 1000 --room-size 4 --hold 30 --window 256 --settle 5
   connect: --connections 1000 --window 256 --hold 0 [--reconnect] --connect-timeout 10
-  ceiling: --listen http://127.0.0.1:5100 [--inline] [--lean] [--raw] --batch true|false --max-peers 16
+  ceiling: --listen http://127.0.0.1:5100 [--inline] [--lean] [--raw] [--redis HOST:PORT --node NAME] --batch true|false --max-peers 16
 Progress goes to stderr once a second; one JSON summary goes to stdout. Exit code 0: no loss, no
 misroute, no anomaly, nothing refused; 1: the summary lists problems; 2: bad command line.
 """;

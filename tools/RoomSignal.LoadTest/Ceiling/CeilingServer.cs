@@ -20,7 +20,8 @@ namespace RoomSignal.LoadTest.Ceiling;
 /// it unchanged. Settings (each measured in docs/benchmarks.md): <c>--inline</c> (Kestrel's
 /// <c>UnsafePreferInlineScheduling</c>), <c>--batch</c> (queued records leave in one frame), <c>--lean</c> (an idle
 /// connection holds no buffer: the idle memory floor of Kestrel and its WebSockets), <c>--raw</c> (WebSockets served by a
-/// connection handler below Kestrel's HTTP layer, <see cref="RawWebSocketUpgrade"/>), and the GC mode through the usual
+/// connection handler below Kestrel's HTTP layer, <see cref="RawWebSocketUpgrade"/>), <c>--redis</c> with <c>--node</c>
+/// (ceiling nodes relaying to each other through Redis, <see cref="CeilingCluster"/>), and the GC mode through the usual
 /// <c>DOTNET_gcServer</c>/<c>DOTNET_GCgen0size</c> environment variables.
 /// </summary>
 internal static class CeilingServer
@@ -33,7 +34,13 @@ internal static class CeilingServer
         var maxPeers = o.Int("max-peers", 16, 1, 10_000);
         var lean = o.Flag("lean");
         var raw = o.Flag("raw");
+        var redis = o.String("redis", "");
+        var node = o.String("node", "a");
         o.RejectUnknown();
+        if (node.Length is 0 or > 16 || node.Contains(CeilingHub.NodeSeparator))
+        {
+            throw new UsageException($"--node: 1-16 characters without '{CeilingHub.NodeSeparator}'");
+        }
         if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || !(uri.Host is "localhost" || (System.Net.IPAddress.TryParse(uri.Host, out var ip) && System.Net.IPAddress.IsLoopback(ip))))
         {
             throw new UsageException("--listen: an http:// loopback address, e.g. http://127.0.0.1:5100");
@@ -41,7 +48,9 @@ internal static class CeilingServer
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        var hub = new CeilingHub(maxPeers, batch, lean);
+        var hub = new CeilingHub(maxPeers, batch, lean, redis.Length > 0 ? node : null);
+        using var cluster = redis.Length > 0 ? await CeilingCluster.ConnectAsync(redis, hub) : null;
+        hub.Cluster = cluster;
         if (raw)
         {
             // Below Kestrel's HTTP layer: a connection handler that answers the WebSocket upgrade itself.
@@ -72,7 +81,7 @@ internal static class CeilingServer
         using var pinger = new CancellationTokenSource();
         var pings = hub.PingAsync(pinger.Token);
         await app.StartAsync();
-        Console.WriteLine($"ceiling listening on {listen} (inline scheduling {inline}, batch {batch}, lean {lean}, raw {raw}, server GC {GCSettings.IsServerGC}, " +
+        Console.WriteLine($"ceiling listening on {listen} (inline scheduling {inline}, batch {batch}, lean {lean}, raw {raw}, redis {(redis.Length > 0 ? redis + " as node " + node : "none")}, server GC {GCSettings.IsServerGC}, " +
             $"concurrent GC {Environment.GetEnvironmentVariable("DOTNET_gcConcurrent") ?? "default"}, socket inline completions " +
             $"{Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") ?? "0"}, pid {Environment.ProcessId})");
         await app.WaitForShutdownAsync();
@@ -83,8 +92,17 @@ internal static class CeilingServer
 }
 
 /// <summary>Rooms and connections of the ceiling server.</summary>
-internal sealed class CeilingHub(int maxPeers, bool batch, bool lean)
+internal sealed class CeilingHub(int maxPeers, bool batch, bool lean, string? nodeName)
 {
+    /// <summary>Ends a node's name at the start of its connection ids (cluster mode).</summary>
+    public const char NodeSeparator = '~';
+
+    /// <summary>This node's name in a cluster of ceilings, or null alone.</summary>
+    public string? NodeName { get; } = nodeName;
+
+    /// <summary>The other nodes, through Redis (<c>--redis</c>); null alone.</summary>
+    public CeilingCluster? Cluster { get; set; }
+
     public int MaxPeers { get; } = maxPeers;
     public bool Batch { get; } = batch;
 
@@ -98,11 +116,12 @@ internal sealed class CeilingHub(int maxPeers, bool batch, bool lean)
     public ConcurrentDictionary<string, CeilingConnection> Connections { get; } = new(StringComparer.Ordinal);
     public ConcurrentDictionary<string, List<CeilingConnection>> Rooms { get; } = new(StringComparer.Ordinal);
 
-    public static string NewId()
+    public string NewId()
     {
         Span<byte> bytes = stackalloc byte[16];
         RandomNumberGenerator.Fill(bytes);
-        return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var id = Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return NodeName is null ? id : NodeName + NodeSeparator + id;
     }
 
     public async Task PingAsync(CancellationToken cancellationToken)
@@ -137,7 +156,7 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
     private bool _closed;
     private Wire.HubProtocolKind _kind;
 
-    public string Id { get; } = CeilingHub.NewId();
+    public string Id { get; } = hub.NewId();
 
     public bool InRoom(string room)
     {
@@ -296,6 +315,14 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
                 Complete(id, null);
                 break;
             case Wire.HubTarget.Offer or Wire.HubTarget.Answer or Wire.HubTarget.Candidate:
+                if (m.To is not null && hub.Cluster is not null && InRoom(room)
+                    && !CeilingCluster.NodeOf(m.To).SequenceEqual(hub.NodeName) && !CeilingCluster.NodeOf(m.To).IsEmpty)
+                {
+                    RelayToOtherNode(m, room);
+                    Complete(id, null);
+                    return;
+                }
+
                 if (m.To is null || !hub.Connections.TryGetValue(m.To, out var target) || !InRoom(room) || !target.InRoom(room))
                 {
                     Complete(id, $"to: '{m.To}' is not a member of room '{room}' with you");
@@ -338,6 +365,29 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
             default:
                 Complete(id, "unknown hub method");
                 break;
+        }
+    }
+
+    /// <summary>A relay to a connection on another ceiling node: one publish to that node's channel.</summary>
+    private void RelayToOtherNode(Wire.HubMessage m, string room)
+    {
+        if (m.Target == Wire.HubTarget.Candidate)
+        {
+            hub.Cluster!.Publish(m.To!, _kind, "Candidate", new Wire.Payload
+            {
+                From = Id,
+                To = m.To,
+                Room = room,
+                HasCandidate = true,
+                CandidateText = m.CandidateText,
+                SdpMid = m.SdpMid,
+                SdpMLineIndex = m.SdpMLineIndex,
+                UsernameFragment = m.UsernameFragment,
+            });
+        }
+        else
+        {
+            hub.Cluster!.Publish(m.To!, _kind, m.Target == Wire.HubTarget.Offer ? "Offer" : "Answer", new Wire.Payload { From = Id, To = m.To, Room = room, Sdp = m.Sdp });
         }
     }
 
@@ -423,6 +473,23 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
             }
 
             Wire.HubCodec.WriteInvocation(Queued, _kind, invocationId, target, payload);
+            _recordEnds.Enqueue(Queued.WrittenCount);
+        }
+
+        StartWriter();
+    }
+
+    /// <summary>Queues a record written elsewhere (a relay from another node); dropped if it is not in this connection's protocol.</summary>
+    public void EnqueueRecord(Wire.HubProtocolKind kind, ReadOnlySpan<byte> record)
+    {
+        lock (_outLock)
+        {
+            if (_closed || kind != _kind)
+            {
+                return;
+            }
+
+            Queued.Write(record);
             _recordEnds.Enqueue(Queued.WrittenCount);
         }
 
