@@ -41,6 +41,7 @@ internal static class CeilingServer
         {
             throw new UsageException($"--node: 1-16 characters without '{CeilingHub.NodeSeparator}'");
         }
+
         if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || !(uri.Host is "localhost" || (System.Net.IPAddress.TryParse(uri.Host, out var ip) && System.Net.IPAddress.IsLoopback(ip))))
         {
             throw new UsageException("--listen: an http:// loopback address, e.g. http://127.0.0.1:5100");
@@ -315,52 +316,7 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
                 Complete(id, null);
                 break;
             case Wire.HubTarget.Offer or Wire.HubTarget.Answer or Wire.HubTarget.Candidate:
-                if (m.To is not null && hub.Cluster is not null && InRoom(room)
-                    && !CeilingCluster.NodeOf(m.To).SequenceEqual(hub.NodeName) && !CeilingCluster.NodeOf(m.To).IsEmpty)
-                {
-                    RelayToOtherNode(m, room);
-                    Complete(id, null);
-                    return;
-                }
-
-                if (m.To is null || !hub.Connections.TryGetValue(m.To, out var target) || !InRoom(room) || !target.InRoom(room))
-                {
-                    Complete(id, $"to: '{m.To}' is not a member of room '{room}' with you");
-                    return;
-                }
-
-                if (m.Target == Wire.HubTarget.Candidate)
-                {
-                    if (!m.HasCandidate || m.CandidateText is null || m.CandidateText.Length > 2048)
-                    {
-                        Complete(id, "candidate.candidate: at most 2048 characters");
-                        return;
-                    }
-
-                    target.Enqueue(null, "Candidate", new Wire.Payload
-                    {
-                        From = Id,
-                        To = m.To,
-                        Room = room,
-                        HasCandidate = true,
-                        CandidateText = m.CandidateText,
-                        SdpMid = m.SdpMid,
-                        SdpMLineIndex = m.SdpMLineIndex,
-                        UsernameFragment = m.UsernameFragment,
-                    });
-                }
-                else
-                {
-                    if (m.Sdp is null or "" || m.Sdp.Length > 64 * 1024)
-                    {
-                        Complete(id, "sdp: must be non-empty, at most 64 KiB");
-                        return;
-                    }
-
-                    target.Enqueue(null, m.Target == Wire.HubTarget.Offer ? "Offer" : "Answer", new Wire.Payload { From = Id, To = m.To, Room = room, Sdp = m.Sdp });
-                }
-
-                Complete(id, null);
+                Relay(id, m, room);
                 break;
             default:
                 Complete(id, "unknown hub method");
@@ -368,12 +324,33 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
         }
     }
 
-    /// <summary>A relay to a connection on another ceiling node: one publish to that node's channel.</summary>
-    private void RelayToOtherNode(Wire.HubMessage m, string room)
+    /// <summary>
+    /// An offer, answer or candidate to another member of a shared room: queued to the target here, or (cluster mode)
+    /// published to the target's node, whose membership of the room is then not checked.
+    /// </summary>
+    private void Relay(string? invocationId, Wire.HubMessage m, string room)
     {
+        var local = m.To is not null && hub.Connections.TryGetValue(m.To, out var found) ? found : null;
+        var remote = local is null && m.To is not null && hub.Cluster is not null
+            && CeilingCluster.NodeOf(m.To) is { IsEmpty: false } node && !node.SequenceEqual(hub.NodeName);
+        if ((local is null && !remote) || !InRoom(room) || local?.InRoom(room) == false)
+        {
+            Complete(invocationId, $"to: '{m.To}' is not a member of room '{room}' with you");
+            return;
+        }
+
+        string target;
+        Wire.Payload payload;
         if (m.Target == Wire.HubTarget.Candidate)
         {
-            hub.Cluster!.Publish(m.To!, _kind, "Candidate", new Wire.Payload
+            if (!m.HasCandidate || m.CandidateText is null || m.CandidateText.Length > 2048)
+            {
+                Complete(invocationId, "candidate.candidate: at most 2048 characters");
+                return;
+            }
+
+            target = "Candidate";
+            payload = new Wire.Payload
             {
                 From = Id,
                 To = m.To,
@@ -383,12 +360,30 @@ internal sealed class CeilingConnection(CeilingHub hub, System.Net.WebSockets.We
                 SdpMid = m.SdpMid,
                 SdpMLineIndex = m.SdpMLineIndex,
                 UsernameFragment = m.UsernameFragment,
-            });
+            };
         }
         else
         {
-            hub.Cluster!.Publish(m.To!, _kind, m.Target == Wire.HubTarget.Offer ? "Offer" : "Answer", new Wire.Payload { From = Id, To = m.To, Room = room, Sdp = m.Sdp });
+            if (m.Sdp is null or "" || m.Sdp.Length > 64 * 1024)
+            {
+                Complete(invocationId, "sdp: must be non-empty, at most 64 KiB");
+                return;
+            }
+
+            target = m.Target == Wire.HubTarget.Offer ? "Offer" : "Answer";
+            payload = new Wire.Payload { From = Id, To = m.To, Room = room, Sdp = m.Sdp };
         }
+
+        if (local is not null)
+        {
+            local.Enqueue(null, target, payload);
+        }
+        else
+        {
+            hub.Cluster!.Publish(m.To!, _kind, target, payload);
+        }
+
+        Complete(invocationId, null);
     }
 
     private void Join(string? invocationId, string room)
