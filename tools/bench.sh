@@ -215,7 +215,7 @@ for section in $SECTIONS; do
       p2=$(free_port); start_product nodeB "$p2" "$rp"; nb=$LAST_PID
       WARM=$WARM_SECONDS_CLUSTER warm "ws://127.0.0.1:$p1/hubs/room,ws://127.0.0.1:$p2/hubs/room"
       cb=$(free_port); CEILING_ENV="$CEILING_BEST_ENV" start_ceiling ceiling-best "$cb" --inline; c1=$LAST_PID; warm "ws://127.0.0.1:$cb/hubs/room"
-      targets=()
+      targets=(); variant_pids=()
       for name in best default; do
         if [ "$name" = best ]; then cenv=$CEILING_BEST_ENV; cargs=--inline; else cenv=; cargs=; fi
         start_redis "redis-ceiling-$name"; rc=$REDIS_PORT; variant_pids+=("$REDIS_PID")
