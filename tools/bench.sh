@@ -31,7 +31,7 @@ mkdir -p "$OUT"
 command -v redis-server >/dev/null || { echo "redis-server is required" >&2; exit 2; }
 command -v node >/dev/null || { echo "node is required (for the report)" >&2; exit 2; }
 
-. "$ROOT/tools/bench-lib.sh" # free_port, wait_port, CEILING_BEST_ENV (the ceiling's best, with --inline)
+. "$ROOT/tools/bench-lib.sh" # free_port, wait_port, start_redis, CEILING_BEST_ENV (the ceiling's best, with --inline)
 
 pids=(); variant_pids=()
 cleanup() { local pid; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; wait 2>/dev/null; }
@@ -63,11 +63,6 @@ start_ceiling() { # NAME PORT [ceiling args...] (env: CEILING_ENV) -> sets LAST_
   local name=$1 port=$2; shift 2
   env ${CEILING_ENV:-} dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$port" "$@" >"$OUT/$name.log" 2>&1 &
   LAST_PID=$!; pids+=("$LAST_PID"); wait_port "$port"
-}
-start_redis() { # [NAME] -> REDIS_PORT REDIS_PID (log in $OUT/NAME.log, default redis.log)
-  REDIS_PORT=$(free_port)
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$OUT/${1:-redis}.log" 2>&1 &
-  REDIS_PID=$!; pids+=("$REDIS_PID"); wait_port "$REDIS_PORT"
 }
 run() { # LABEL -- tool args...
   local label=$1; shift 2

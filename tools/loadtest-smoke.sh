@@ -19,7 +19,7 @@ trap cleanup EXIT
 [ -f "$TOOL" ] || { echo "not ok - load tool not built: $TOOL"; echo "# pass 0"; echo "# fail 1"; exit 1; }
 [ -f "$SERVER_DIR/RoomSignal.Server.dll" ] || { echo "not ok - server not built in $SERVER_DIR"; echo "# pass 0"; echo "# fail 1"; exit 1; }
 
-. "$ROOT/tools/bench-lib.sh" # free_port
+. "$ROOT/tools/bench-lib.sh" # free_port, start_redis
 
 wait_healthy() { # port pid name
   for _ in $(seq 150); do
@@ -39,32 +39,26 @@ SERVER_ENV=(RoomSignal__Limits__InvocationsPerSecond=1000000 RoomSignal__Limits_
             RoomSignal__Limits__MaxConnectionsPerIp=0)
 (cd "$SERVER_DIR" && exec env "${SERVER_ENV[@]}" dotnet RoomSignal.Server.dll --urls "http://127.0.0.1:$SERVER_PORT") >"$OUT/server.log" 2>&1 &
 SERVER_PID=$!; pids+=("$SERVER_PID")
-CEILING_PORT=$(free_port)
-dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$CEILING_PORT" >"$OUT/ceiling.log" 2>&1 &
-CEILING_PID=$!; pids+=("$CEILING_PID")
-LEAN_PORT=$(free_port) # the ceiling holding no buffer per idle connection (bench.sh idle-floor)
-dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$LEAN_PORT" --lean >"$OUT/ceiling-lean.log" 2>&1 &
-LEAN_PID=$!; pids+=("$LEAN_PID")
-RAW_PORT=$(free_port) # the same, its WebSockets served below Kestrel's HTTP layer (bench.sh idle-floor)
-dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$RAW_PORT" --lean --raw >"$OUT/ceiling-raw.log" 2>&1 &
-RAW_PID=$!; pids+=("$RAW_PID")
+abort() { [ -n "${1:-}" ] && echo "not ok - $1"; echo "# pass 0"; echo "# fail 1"; exit 1; }
+start_ceiling() { # NAME [ceiling args...] -> PORT PID (log in $OUT/NAME.log)
+  local name=$1; shift
+  PORT=$(free_port)
+  dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$PORT" "$@" >"$OUT/$name.log" 2>&1 &
+  PID=$!; pids+=("$PID"); started+=("$PORT $PID $name")
+}
+started=()
+start_ceiling ceiling; CEILING_PORT=$PORT; CEILING_PID=$PID
+start_ceiling ceiling-lean --lean; LEAN_PORT=$PORT; LEAN_PID=$PID # no buffer per idle connection (bench.sh idle-floor)
+start_ceiling ceiling-raw --lean --raw; RAW_PORT=$PORT; RAW_PID=$PID # the same, below Kestrel's HTTP layer (idle-floor)
 # Two ceiling nodes relaying through a Redis of their own (bench.sh cluster-floor).
-command -v redis-server >/dev/null || { echo "not ok - redis-server is required"; echo "# pass 0"; echo "# fail 1"; exit 1; }
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$OUT/redis.log" 2>&1 &
-REDIS_PID=$!; pids+=("$REDIS_PID")
-wait_healthy "$REDIS_PORT" "$REDIS_PID" redis || { echo "# pass 0"; echo "# fail 1"; exit 1; }
-NODE_A_PORT=$(free_port); NODE_B_PORT=$(free_port)
-dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$NODE_A_PORT" --redis "127.0.0.1:$REDIS_PORT" --node a >"$OUT/ceiling-node-a.log" 2>&1 &
-NODE_A_PID=$!; pids+=("$NODE_A_PID")
-dotnet "$TOOL" ceiling --listen "http://127.0.0.1:$NODE_B_PORT" --redis "127.0.0.1:$REDIS_PORT" --node b >"$OUT/ceiling-node-b.log" 2>&1 &
-NODE_B_PID=$!; pids+=("$NODE_B_PID")
-wait_healthy "$SERVER_PORT" "$SERVER_PID" server || { echo "# pass 0"; echo "# fail 1"; exit 1; }
-wait_healthy "$CEILING_PORT" "$CEILING_PID" ceiling || { echo "# pass 0"; echo "# fail 1"; exit 1; }
-wait_healthy "$LEAN_PORT" "$LEAN_PID" ceiling-lean || { echo "# pass 0"; echo "# fail 1"; exit 1; }
-wait_healthy "$RAW_PORT" "$RAW_PID" ceiling-raw || { echo "# pass 0"; echo "# fail 1"; exit 1; }
-wait_healthy "$NODE_A_PORT" "$NODE_A_PID" ceiling-node-a || { echo "# pass 0"; echo "# fail 1"; exit 1; }
-wait_healthy "$NODE_B_PORT" "$NODE_B_PID" ceiling-node-b || { echo "# pass 0"; echo "# fail 1"; exit 1; }
+command -v redis-server >/dev/null || abort "redis-server is required"
+start_redis || abort "redis-server did not start"
+start_ceiling ceiling-node-a --redis "127.0.0.1:$REDIS_PORT" --node a; NODE_A_PORT=$PORT; NODE_A_PID=$PID
+start_ceiling ceiling-node-b --redis "127.0.0.1:$REDIS_PORT" --node b; NODE_B_PORT=$PORT; NODE_B_PID=$PID
+wait_healthy "$SERVER_PORT" "$SERVER_PID" server || abort
+for s in "${started[@]}"; do
+  wait_healthy $s || abort
+done
 
 # check NAME EXPECTED_EXIT JS_ASSERTION -- tool args...
 # JS_ASSERTION is a JavaScript expression over `s` (the parsed summary) that must be true.

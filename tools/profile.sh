@@ -43,12 +43,7 @@ SERVER_DIR=${PROFILE_SERVER_DIR:-src/RoomSignal.Server/bin/Release/net10.0} # an
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT
-. tools/bench-lib.sh # free_port, wait_port, CEILING_BEST_ENV
-start_redis() { # -> REDIS_PORT REDIS_PID
-  REDIS_PORT=$(free_port)
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$OUT/redis.log" 2>&1 &
-  REDIS_PID=$!; pids+=("$REDIS_PID"); wait_port "$REDIS_PORT"
-}
+. tools/bench-lib.sh # free_port, wait_port, start_redis, CEILING_BEST_ENV
 cpu_s() { awk '{ printf "%.3f", ($14 + $15) / 100 }' "/proc/$1/stat"; } # utime + stime, clock ticks of 1/100 s
 delivered_per_s() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results.delivered_per_s)' "$OUT/$1-relay.json"; } # NAME
 PERF_ENV=(DOTNET_PerfMapEnabled=1 DOTNET_ReadyToRun=0 DOTNET_EnableWriteXorExecute=0)

@@ -39,6 +39,9 @@ public sealed class TransportOptions
     /// for a higher p99 and 26% less at saturation (docs/benchmarks.md), so it suits a node that runs well below its
     /// maximum. Read at start-up, before the first socket opens.
     /// </summary>
-    [Range(1, 1024, ErrorMessage = "RoomSignal:Transport:SocketThreads must be between 1 and 1024")]
+    [Range(1, MaxSocketThreads, ErrorMessage = "RoomSignal:Transport:SocketThreads must be between 1 and 1024")]
     public int? SocketThreads { get; set; }
+
+    /// <summary>The most <see cref="SocketThreads"/> accepts.</summary>
+    internal const int MaxSocketThreads = 1024;
 }

@@ -40,7 +40,7 @@ internal static class TransportServiceCollectionExtensions
         }
 
         // Out of range: leave the runtime's default, and ValidateOnStart refuses to start with the option's message.
-        if (engineThreads is >= 1 and <= 1024 && Environment.GetEnvironmentVariable(EngineThreadsVariable) is null)
+        if (engineThreads is >= 1 and <= TransportOptions.MaxSocketThreads && Environment.GetEnvironmentVariable(EngineThreadsVariable) is null)
         {
             Environment.SetEnvironmentVariable(EngineThreadsVariable, engineThreads.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
